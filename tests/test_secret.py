@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+
+import pytest
+
+from ec2asr._secret import Secret
+
+
+def test_secret_never_shows_its_value(caplog: pytest.LogCaptureFixture) -> None:
+    s = Secret("p@ssw0rd!", label="run-as password")
+    assert "p@ssw0rd!" not in repr(s)
+    assert "p@ssw0rd!" not in str(s)
+    assert "p@ssw0rd!" not in f"{s} {s!r} {s:>20}"
+    assert "run-as password" in repr(s)
+    with caplog.at_level(logging.DEBUG, logger="ec2asr"):
+        logging.getLogger("ec2asr").info("using %s / %r", s, s)
+    assert "p@ssw0rd!" not in caplog.text
+    assert s.reveal() == "p@ssw0rd!"
+    assert s.label == "run-as password"
+
+
+def test_secret_refuses_serialisation() -> None:
+    s = Secret("x")
+    with pytest.raises(TypeError):
+        pickle.dumps(s)
+    with pytest.raises(TypeError):
+        json.dumps({"s": s})
+
+
+def test_secret_equality_and_truthiness() -> None:
+    assert Secret("a") == Secret("a", label="other")
+    assert Secret("a") != Secret("b")
+    assert len({Secret("a"), Secret("a")}) == 1
+    assert not Secret("")
+    assert Secret("a")
+    with pytest.raises(TypeError):
+        Secret(123)  # type: ignore[arg-type]
