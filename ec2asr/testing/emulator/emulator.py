@@ -318,7 +318,7 @@ class AsrEmulator:
             self.record_registration(
                 spec.instance_id, "manual", True, "Mobility agent registered", now
             )
-            return f"{self.site_id}/machines/{machine.name}"
+            return offazure.machine_id(self._vault(), self._fabric(), machine)
 
     def add_push_servers(
         self, specs: Iterable[MachineSpec], *, account_name: str, credentials_valid: bool = True
@@ -362,7 +362,7 @@ class AsrEmulator:
             machine = self._fabric().machine_by_instance(instance_id)
             if machine is None:
                 raise KeyError(instance_id)
-            return f"{self.site_id}/machines/{machine.name}"
+            return offazure.machine_id(self._vault(), self._fabric(), machine)
 
     def record_registration(
         self,

@@ -24,7 +24,7 @@ from ec2asr.testing.emulator.arm import (
 from ec2asr.testing.emulator.router import Context, Response, Route
 from ec2asr.testing.emulator.state import DiscoveredMachine, Fabric, RunAsAccount, VaultState
 
-__all__ = ["ROUTES", "machine_json", "run_as_account_id"]
+__all__ = ["ROUTES", "machine_id", "machine_json", "run_as_account_id"]
 
 
 def _site_prefix(vault: VaultState, fabric: Fabric) -> str:
@@ -37,6 +37,11 @@ def _site_prefix(vault: VaultState, fabric: Fabric) -> str:
 def run_as_account_id(vault: VaultState, fabric: Fabric, account: RunAsAccount) -> str:
     """The ARM id of a run-as account (the ``runAsAccountId`` enable replication takes)."""
     return f"{_site_prefix(vault, fabric)}/runasaccounts/{account.name}"
+
+
+def machine_id(vault: VaultState, fabric: Fabric, machine: DiscoveredMachine) -> str:
+    """The ARM id of a discovered machine (the ``fabricDiscoveryMachineId``)."""
+    return f"{_site_prefix(vault, fabric)}/machines/{machine.name}"
 
 
 def machine_json(vault: VaultState, fabric: Fabric, machine: DiscoveredMachine) -> dict[str, Any]:
@@ -77,7 +82,7 @@ def machine_json(vault: VaultState, fabric: Fabric, machine: DiscoveredMachine) 
         "osArchitecture": "x64",
     }
     return {
-        "id": f"{_site_prefix(vault, fabric)}/machines/{machine.name}",
+        "id": machine_id(vault, fabric, machine),
         "name": machine.name,
         "type": "Microsoft.OffAzure/serversites/machines",
         "properties": {
