@@ -194,6 +194,12 @@ def _enable_job(ctx: Context, vault: VaultState, item: ProtectedItem, request: A
             when, timings.bandwidth_mbps * 1_000_000 / 8, timings.crash_consistent_minutes
         )
 
+    def restart(now: datetime) -> Any:
+        item.phase = "enabling"
+        fresh = ctx.at(now)
+        _enable_job(fresh, vault, item, request)
+        return vault.jobs.get(fresh.created_job or "")
+
     def failed(when: datetime) -> None:
         item.phase = "enable_failed"
         job = vault.jobs.get(item.current_job or "")
@@ -218,6 +224,7 @@ def _enable_job(ctx: Context, vault: VaultState, item: ProtectedItem, request: A
         on_cancel=failed,
         error=error,
         fail_at=fail_at,
+        restart=restart,
     )
 
 

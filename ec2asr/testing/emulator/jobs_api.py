@@ -77,9 +77,25 @@ def start_job(
         restart=restart,
         cancellable=cancellable,
     )
+    if job.restart is None:
+        job.restart = _redispatch(ctx)
     vault.jobs.add(job)
     vault.jobs.settle(ctx.now)
     return job
+
+
+def _redispatch(ctx: Context) -> Callable[[datetime], Job]:
+    """Restart = run the request that created the job again (ASR re-runs the workflow)."""
+
+    def again(now: datetime) -> Job:
+        fresh = ctx.at(now)
+        fresh.route.handler(fresh)
+        job = fresh.vault().jobs.get(fresh.created_job or "")
+        if job is None:
+            raise ArmError(400, "JobCannotBeRestarted", "The job's operation did not start again.")
+        return job
+
+    return again
 
 
 def _job(ctx: Context) -> tuple[VaultState, Job]:

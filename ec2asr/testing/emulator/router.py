@@ -144,6 +144,17 @@ class Context:
             )
         return body
 
+    def at(self, now: datetime) -> Context:
+        """A copy of this context at another time, without injected faults (job restarts)."""
+        return Context(
+            emulator=self.emulator,
+            request=self.request,
+            params=dict(self.params),
+            now=now,
+            base_url=self.base_url,
+            route=self.route,
+        )
+
     def vault(self) -> VaultState:
         """The vault the path names.
 
