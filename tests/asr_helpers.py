@@ -52,7 +52,9 @@ def new_emulator(**kwargs: Any) -> AsrEmulator:
 def finish(emulator: AsrEmulator, poller: Any, seconds: float = 3600) -> Any:
     """Advance the simulated clock past the job, then collect the poller's result."""
     emulator.advance(seconds)
-    return poller.result()
+    result = poller.result(timeout=20)
+    assert poller.done(), "the operation did not finish in simulated time"
+    return result
 
 
 def arm(emulator: AsrEmulator, rest: str) -> str:

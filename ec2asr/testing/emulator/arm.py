@@ -30,6 +30,9 @@ ASR_API_VERSION = "2025-08-01"
 SENTINEL_TIME = "1753-01-01T01:01:01Z"
 """ASR's "no value" timestamp (``currentScenario.startTime`` when nothing runs)."""
 
+NEVER_TIME = "1601-01-01T00:00:00.0000000Z"
+"""ASR's "never happened" timestamp (``lastSuccessfulTestFailoverTime`` ...)."""
+
 _NAMESPACE = uuid.UUID("6f1c6d2e-3f57-4c0b-9a77-ec2a5e000001")
 
 

@@ -275,6 +275,20 @@ class Job:
                 "instructions": task.friendly_name,
                 "observation": "",
             }
+        else:
+            # ASR says VirtualMachineTaskDetails for VM tasks, but the SDK 2.x only resolves the
+            # first level of the discriminator: JobTaskDetails round-trips, it does not.
+            body["customDetails"] = {
+                "instanceType": "JobTaskDetails",
+                "jobTask": {
+                    "jobId": self.name,
+                    "jobFriendlyName": self.friendly_name,
+                    "targetObjectId": self.target_object_id,
+                    "targetObjectName": self.target_object_name,
+                    "targetInstanceType": self.target_instance_type,
+                    "jobScenarioName": self.scenario_name,
+                },
+            }
         if begin is not None:
             body["startTime"] = format_time(begin)
         if end is not None:

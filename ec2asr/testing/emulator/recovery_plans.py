@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ec2asr.testing.emulator import lro
 from ec2asr.testing.emulator.arm import (
+    NEVER_TIME,
     ArmError,
     format_time,
     invalid,
@@ -72,10 +73,9 @@ def plan_json(
         "groups": plan.groups,
         "providerSpecificDetails": [],
     }
-    if plan.last_test_failover:
-        properties["lastTestFailoverTime"] = format_time(plan.last_test_failover)
-    if plan.last_unplanned_failover:
-        properties["lastUnplannedFailoverTime"] = format_time(plan.last_unplanned_failover)
+    properties["lastPlannedFailoverTime"] = NEVER_TIME
+    properties["lastUnplannedFailoverTime"] = format_time(plan.last_unplanned_failover) or NEVER_TIME
+    properties["lastTestFailoverTime"] = format_time(plan.last_test_failover) or NEVER_TIME
     if job is not None:
         state = job.state_at(now)
         properties["currentScenario"] = {

@@ -55,6 +55,41 @@ def new_vault(
 def _vault_body(vault: VaultState, request: dict[str, Any], now: datetime) -> dict[str, Any]:
     properties = dict(request.get("properties") or {})
     properties.setdefault("publicNetworkAccess", "Enabled")
+    properties.setdefault(
+        "monitoringSettings",
+        {
+            "azureMonitorAlertSettings": {
+                "alertsForAllFailoverIssues": "Disabled",
+                "alertsForAllJobFailures": "Enabled",
+                "alertsForAllReplicationIssues": "Enabled",
+            },
+            "classicAlertSettings": {
+                "alertsForCriticalOperations": "Disabled",
+                "emailNotificationsForSiteRecovery": "Enabled",
+            },
+        },
+    )
+    properties.setdefault(
+        "redundancySettings",
+        {"crossRegionRestore": "Disabled", "standardTierStorageRedundancy": "GeoRedundant"},
+    )
+    properties.setdefault(
+        "securitySettings",
+        {
+            "immutabilitySettings": {"state": "Disabled"},
+            "multiUserAuthorization": "Disabled",
+            "sourceScanConfiguration": {
+                "sourceScanIdentity": {"operationIdentityType": "SystemAssigned"},
+                "state": "Disabled",
+            },
+            "softDeleteSettings": {
+                "enhancedSecurityState": "Enabled",
+                "softDeleteRetentionPeriodInDays": 14,
+                "softDeleteState": "Enabled",
+            },
+        },
+    )
+    properties.setdefault("privateEndpointConnections", [])
     properties.update(
         {
             "provisioningState": "Succeeded",
