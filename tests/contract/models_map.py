@@ -1,4 +1,4 @@
-"""Which SDK model each emulator operation's answer loads into (for lossless checks of every body)."""
+"""Which SDK model each emulator operation's answer loads into (lossless checks of every body)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ LISTS: dict[str, Any] = {
     "ReplicationProtectionContainers_ListByReplicationFabrics": m.ProtectionContainer,
     "ReplicationPolicies_List": m.Policy,
     "ReplicationProtectionContainerMappings_List": m.ProtectionContainerMapping,
-    "ReplicationProtectionContainerMappings_ListByReplicationProtectionContainers": m.ProtectionContainerMapping,
+    (
+        "ReplicationProtectionContainerMappings_ListByReplicationProtectionContainers"
+    ): m.ProtectionContainerMapping,
     "ReplicationProtectedItems_List": m.ReplicationProtectedItem,
     "ReplicationProtectedItems_ListByReplicationProtectionContainers": m.ReplicationProtectedItem,
     "RecoveryPoints_ListByReplicationProtectedItems": m.RecoveryPoint,

@@ -112,17 +112,18 @@ class Env:
 
     def enable_details(self, machine_id: str) -> dict[str, Any]:
         sub = self.emulator.subscription_id
+        net = f"/subscriptions/{sub}/resourceGroups/net/providers"
         return {
             "instanceType": "InMageRcm",
             "fabricDiscoveryMachineId": machine_id,
             "processServerId": self.emulator.appliance.appliance_id,
             "targetResourceGroupId": f"/subscriptions/{sub}/resourceGroups/target-rg",
-            "targetNetworkId": f"/subscriptions/{sub}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet1",
-            "testNetworkId": f"/subscriptions/{sub}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet2",
+            "targetNetworkId": f"{net}/Microsoft.Network/virtualNetworks/vnet1",
+            "testNetworkId": f"{net}/Microsoft.Network/virtualNetworks/vnet2",
             "targetSubnetName": "default",
             "disksDefault": {
                 "diskType": "Standard_LRS",
-                "logStorageAccountId": f"/subscriptions/{sub}/resourceGroups/net/providers/Microsoft.Storage/storageAccounts/cachesa01",
+                "logStorageAccountId": f"{net}/Microsoft.Storage/storageAccounts/cachesa01",
             },
         }
 
@@ -165,7 +166,7 @@ class Env:
         )
 
     def failover_cancelled_then_tested(self) -> None:
-        """An item that failed over once (then cancelled) and whose test failover is pending cleanup."""
+        """An item that failed over once (cancelled), its test failover pending cleanup."""
         self.failed_over()
         items = self.client.replication_protected_items
         self.finish(items.begin_failover_cancel(*self.fc, self.item_name))
@@ -808,17 +809,33 @@ SCENARIOS.update(
 )
 
 NOT_COVERED: dict[str, str] = {
-    "ReplicationEligibilityResults_List": "Azure-to-Azure (A2A) eligibility of an Azure VM; not part of the InMageRcm flow.",
+    "ReplicationEligibilityResults_List": (
+        "Azure-to-Azure (A2A) eligibility of an Azure VM; not part of the InMageRcm flow."
+    ),
     "ReplicationEvents_List": "replicationEvents are not served by the emulator.",
-    "ReplicationFabrics_Create": "an InMageRcm fabric is created by registering the appliance, not by this API.",
-    "ReplicationProtectableItems_Get": "InMageRcm enables replication from OffAzure machines (fabricDiscoveryMachineId), not protectable items.",
-    "ReplicationProtectableItems_ListByReplicationProtectionContainers": "as above: no protectable items for InMageRcm.",
-    "ReplicationProtectedItems_PlannedFailover": "InMageRcm has no planned failover: the emulator refuses it (400), the example documents 200/202.",
+    "ReplicationFabrics_Create": (
+        "an InMageRcm fabric is created by registering the appliance, not by this API."
+    ),
+    "ReplicationProtectableItems_Get": (
+        "InMageRcm enables replication from OffAzure machines "
+        "(fabricDiscoveryMachineId), not protectable items."
+    ),
+    "ReplicationProtectableItems_ListByReplicationProtectionContainers": (
+        "as above: no protectable items for InMageRcm. "
+    ),
+    "ReplicationProtectedItems_PlannedFailover": (
+        "InMageRcm has no planned failover: the emulator refuses it "
+        "(400), the example documents 200/202."
+    ),
     "ReplicationProtectedItems_RepairReplication": "resynchronisation is not emulated.",
-    "ReplicationProtectedItems_Reprotect": "reprotect (failback to on-premises) does not apply to EC2 migration.",
+    "ReplicationProtectedItems_Reprotect": (
+        "reprotect (failback to on-premises) does not apply to EC2 migration."
+    ),
     "ReplicationProtectedItems_ResolveHealthErrors": "not served.",
     "ReplicationProtectedItems_UpdateMobilityService": "agent upgrade is not emulated.",
-    "ReplicationProtectionContainers_Create": "the InMageRcm container is created with the fabric by appliance registration.",
+    "ReplicationProtectionContainers_Create": (
+        "the InMageRcm container is created with the fabric by appliance registration."
+    ),
     "ReplicationRecoveryPlans_PlannedFailover": "InMageRcm has no planned failover: refused (400).",
     "ReplicationvCenters_List": "no vCenter: EC2 machines are physical servers for ASR.",
     "VaultCertificates_Create": "vault credentials are only needed to register a real appliance.",

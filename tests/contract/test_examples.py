@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from .scenarios import NOT_COVERED, SCENARIOS, Env
 from .shapes import lossless_problems, shape_problems
 

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 from azure.core.rest import HttpRequest
+from contract.models_map import body_problems
 
 from ec2asr.testing.emulator import AsrEmulator, DiskSpec, MachineSpec, SimulatedClock
-
-from contract.models_map import body_problems
 
 pytestmark = pytest.mark.e2e
 
@@ -103,6 +102,7 @@ def test_whole_inmage_rcm_lifecycle(emulator: AsrEmulator) -> None:
 
     # 4. enable replication and wait for initial replication
     sub = emulator.subscription_id
+    net = f"/subscriptions/{sub}/resourceGroups/net/providers"
     items = asr.replication_protected_items
     args = (rg, name, fabric.name, container.name)
     item = items.begin_create(
@@ -118,13 +118,15 @@ def test_whole_inmage_rcm_lifecycle(emulator: AsrEmulator) -> None:
                     "targetResourceGroupId": f"/subscriptions/{sub}/resourceGroups/migrated",
                     "targetVmName": "app01",
                     "targetVmSize": "Standard_D4s_v5",
-                    "targetNetworkId": f"/subscriptions/{sub}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/prod",
-                    "testNetworkId": f"/subscriptions/{sub}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/isolated",
+                    "targetNetworkId": f"{net}/Microsoft.Network/virtualNetworks/prod",
+                    "testNetworkId": f"{net}/Microsoft.Network/virtualNetworks/isolated",
                     "targetSubnetName": "apps",
                     "licenseType": "NoLicenseType",
                     "disksDefault": {
                         "diskType": "Premium_LRS",
-                        "logStorageAccountId": f"/subscriptions/{sub}/resourceGroups/net/providers/Microsoft.Storage/storageAccounts/asrcache01",
+                        "logStorageAccountId": (
+                            f"{net}/Microsoft.Storage/storageAccounts/asrcache01"
+                        ),
                     },
                 },
             }

@@ -3,6 +3,7 @@ network), and replication stalling when the source cannot reach the appliance.""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -173,11 +174,11 @@ def test_push_blocked_by_the_network_fails_the_job(
     item = items.get(*args, spec.instance_id)
     assert item.properties.protection_state == "EnablingFailed"
     assert item.properties.allowed_operations == ["DisableProtection"]
-    failed = [
+    failed = next(
         j
         for j in client.replication_jobs.list(emulator.resource_group, emulator.vault)
         if j.properties.state == "Failed"
-    ][0]
+    )
     provider = failed.properties.errors[0].provider_error_details
     assert provider.error_code == int(code)
     assert (
@@ -266,7 +267,7 @@ def test_no_recovery_points_while_the_appliance_is_unreachable(
     )
     gaps = [
         (a.properties.recovery_point_time - b.properties.recovery_point_time).total_seconds()
-        for a, b in zip(points, points[1:])
+        for a, b in itertools.pairwise(points)
     ]
     assert max(gaps) >= 2 * 3600
     assert (

@@ -16,10 +16,12 @@ LINUX = [
 ]
 WINDOWS = [
     '$cfg = "C:\\Windows\\Temp\\asr-config.json"',
-    "(Get-SSMParameter -Name '/ec2asr/agent-config/i-0abc' -WithDecryption $true).Value | Set-Content -Path $cfg",
+    "(Get-SSMParameter -Name '/ec2asr/agent-config/i-0abc' -WithDecryption $true).Value "
+    "| Set-Content -Path $cfg",
     ".\\UnifiedAgentInstaller.exe /Platform vmware /Silent /Role MS /CSType CSPrime "
     '/InstallLocation "C:\\Program Files (x86)\\Microsoft Azure Site Recovery"',
-    '& "C:\\Program Files (x86)\\Microsoft Azure Site Recovery\\agent\\UnifiedAgentConfigurator.exe" '
+    '& "C:\\Program Files (x86)\\Microsoft Azure Site Recovery\\agent\\'
+    'UnifiedAgentConfigurator.exe" '
     "/SourceConfigFilePath $cfg /CSType CSPrime /CredentialLessDiscovery false",
 ]
 
@@ -38,13 +40,15 @@ def test_windows_contract_registers() -> None:
 
 def test_accepted_variants() -> None:
     linux = [
-        "aws ssm get-parameter --with-decryption --output text --query Parameter.Value --name=/cfg/x > /tmp/c.json",
+        "aws ssm get-parameter --with-decryption --output text --query Parameter.Value "
+        "--name=/cfg/x > /tmp/c.json",
         "./install -c csprime -v vmware -r ms -q -d /usr/local/ASR",
         "/usr/local/ASR/Vx/bin/UnifiedAgentConfigurator.sh -S /tmp/c.json -q -D true",
     ]
     assert parse_mobility_script("AWS-RunShellScript", ["\n".join(linux)]).registers
     windows = [
-        '(Get-SSMParameter -Name "/cfg/x" -WithDecryption:$true).Value | Out-File -FilePath C:\\t\\c.json',
+        '(Get-SSMParameter -Name "/cfg/x" -WithDecryption:$true).Value '
+        "| Out-File -FilePath C:\\t\\c.json",
         "C:\\t\\UnifiedAgentInstaller.exe /role ms /platform VMware /silent",
         "& C:\\asr\\agent\\UnifiedAgentConfigurator.exe /sourceconfigfilepath 'C:\\t\\c.json'",
     ]

@@ -1,4 +1,4 @@
-"""Microsoft.OffAzure server-site machines and run-as accounts, through the ASR client's pipeline."""
+"""Microsoft.OffAzure server-site machines and run-as accounts, via the ASR client's pipeline."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from ec2asr.testing.emulator import AsrEmulator
 
 
 def _get(client: Any, url: str) -> Any:
-    response = client.send_request(HttpRequest("GET", url))
-    return response
+    return client.send_request(HttpRequest("GET", url))
 
 
 def test_machines_list_pages_with_continuation_token(emulator: AsrEmulator, client: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -77,7 +78,7 @@ def test_recovery_points_every_five_minutes_and_app_consistent_per_policy(
     )
     times = [p.properties.recovery_point_time for p in points]
     assert times == sorted(times, reverse=True)
-    gaps = {(a - b).total_seconds() for a, b in zip(times, times[1:])}
+    gaps = {(a - b).total_seconds() for a, b in itertools.pairwise(times)}
     assert gaps == {300.0}
     kinds = [p.properties.recovery_point_type for p in points]
     assert kinds.count("AppConsistent") == len(
@@ -308,7 +309,7 @@ def test_target_compute_sizes_flag_sizes_the_machine_does_not_fit(
 ) -> None:
     spec = linux_spec(disks=(30, 10, 10, 10, 10, 10))
     protect(emulator, client, spec, policy_id)
-    items, args = items_api(emulator, client)
+    _items, args = items_api(emulator, client)
     sizes = {
         s.name: s
         for s in client.target_compute_sizes.list_by_replication_protected_items(

@@ -16,7 +16,11 @@ PLAN = "wave1"
 def _plan_body(
     emulator: AsrEmulator, groups: list[list[Any]], actions: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    fabric_id = f"/Subscriptions/{emulator.subscription_id}/resourceGroups/{emulator.resource_group}/providers/Microsoft.RecoveryServices/vaults/{emulator.vault}/replicationFabrics/{emulator.fabric_name}"
+    fabric_id = (
+        f"/Subscriptions/{emulator.subscription_id}/resourceGroups/{emulator.resource_group}"
+        f"/providers/Microsoft.RecoveryServices/vaults/{emulator.vault}"
+        f"/replicationFabrics/{emulator.fabric_name}"
+    )
     return {
         "properties": {
             "primaryFabricId": fabric_id,

@@ -1,4 +1,4 @@
-"""Hundreds of machines: state is derived from the clock on read, lists page, nothing runs per item."""
+"""Hundreds of machines: state derived from the clock on read, lists page, no thread per item."""
 
 from __future__ import annotations
 

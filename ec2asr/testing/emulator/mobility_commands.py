@@ -60,7 +60,12 @@ class MobilityScript:
     @property
     def registers(self) -> bool:
         """True when, given the right configuration, the machine registers."""
-        return self.installs and self.configures and self.parameter_name is not None and not self.problems
+        return (
+            self.installs
+            and self.configures
+            and self.parameter_name is not None
+            and not self.problems
+        )
 
 
 def _lines(commands: Iterable[str]) -> list[str]:
@@ -115,7 +120,9 @@ def _linux(lines: list[str], script: MobilityScript) -> None:
         if "get-parameter" in words and words[0] == "aws":
             script.parameter_name = _option(words, "--name")
             if "--with-decryption" not in words:
-                script.problems.append("the SecureString parameter was read without --with-decryption")
+                script.problems.append(
+                    "the SecureString parameter was read without --with-decryption"
+                )
             redirect = re.search(r">\s*(\"[^\"]+\"|'[^']+'|\S+)\s*$", line)
             fetched_into = _norm(redirect.group(1)) if redirect else None
         elif head == "install":
@@ -125,12 +132,18 @@ def _linux(lines: list[str], script: MobilityScript) -> None:
             if (role or "").lower() != "ms":
                 script.problems.append(f"the installer ran with role '{role}' instead of MS")
             if (platform or "").lower() != "vmware":
-                script.problems.append(f"the installer ran with platform '{platform}' instead of VmWare")
+                script.problems.append(
+                    f"the installer ran with platform '{platform}' instead of VmWare"
+                )
             if cs_type.lower() != "csprime":
-                script.problems.append(f"the installer targeted '{cs_type}', not the modernized CSPrime stack")
+                script.problems.append(
+                    f"the installer targeted '{cs_type}', not the modernized CSPrime stack"
+                )
         elif head == "UnifiedAgentConfigurator.sh":
             script.configures = True
-            _check_configurator(script, _option(words, "-S", "-s"), _option(words, "-c"), fetched_into)
+            _check_configurator(
+                script, _option(words, "-S", "-s"), _option(words, "-c"), fetched_into
+            )
 
 
 def _windows(lines: list[str], script: MobilityScript) -> None:
@@ -144,7 +157,9 @@ def _windows(lines: list[str], script: MobilityScript) -> None:
             found = re.search(r"-Name\s+(\"[^\"]+\"|'[^']+'|\S+)", line, re.IGNORECASE)
             script.parameter_name = found.group(1).strip("\"'") if found else None
             if not re.search(r"-WithDecryption(\s+|:)\$true", line, re.IGNORECASE):
-                script.problems.append("the SecureString parameter was read without -WithDecryption $true")
+                script.problems.append(
+                    "the SecureString parameter was read without -WithDecryption $true"
+                )
             target = re.search(
                 r"(?:Set-Content|Out-File)\s+(?:-(?:Path|FilePath)\s+)?(\"[^\"]+\"|'[^']+'|\S+)",
                 line,
@@ -160,13 +175,20 @@ def _windows(lines: list[str], script: MobilityScript) -> None:
             if (role or "").lower() != "ms":
                 script.problems.append(f"the installer ran with /Role '{role}' instead of MS")
             if (platform or "").lower() != "vmware":
-                script.problems.append(f"the installer ran with /Platform '{platform}' instead of vmware")
+                script.problems.append(
+                    f"the installer ran with /Platform '{platform}' instead of vmware"
+                )
             if cs_type.lower() != "csprime":
-                script.problems.append(f"the installer targeted '{cs_type}', not the modernized CSPrime stack")
+                script.problems.append(
+                    f"the installer targeted '{cs_type}', not the modernized CSPrime stack"
+                )
         elif head == "unifiedagentconfigurator.exe":
             script.configures = True
             _check_configurator(
-                script, _option(tokens, "/SourceConfigFilePath"), _option(tokens, "/CSType"), fetched_into
+                script,
+                _option(tokens, "/SourceConfigFilePath"),
+                _option(tokens, "/CSType"),
+                fetched_into,
             )
 
 
@@ -178,9 +200,13 @@ def _check_configurator(
     elif fetched_into is None:
         script.problems.append("the configuration file was not fetched from Parameter Store first")
     elif _norm(config_path) != fetched_into:
-        script.problems.append("the configurator was given a different file than the fetched configuration")
+        script.problems.append(
+            "the configurator was given a different file than the fetched configuration"
+        )
     if cs_type is not None and cs_type.lower() != "csprime":
-        script.problems.append(f"the configurator targeted '{cs_type}', not the modernized CSPrime stack")
+        script.problems.append(
+            f"the configurator targeted '{cs_type}', not the modernized CSPrime stack"
+        )
 
 
 def parse_mobility_script(document: str, commands: Iterable[str]) -> MobilityScript:
@@ -195,7 +221,11 @@ def parse_mobility_script(document: str, commands: Iterable[str]) -> MobilityScr
         if not script.installs:
             script.problems.append("the Mobility service installer did not run")
         if not script.configures:
-            script.problems.append("the configurator did not run: the agent is not registered with the appliance")
-        if script.parameter_name is None and not any("Parameter Store" in p for p in script.problems):
+            script.problems.append(
+                "the configurator did not run: the agent is not registered with the appliance"
+            )
+        if script.parameter_name is None and not any(
+            "Parameter Store" in p for p in script.problems
+        ):
             script.problems.append("the configuration was not fetched from Parameter Store")
     return script

@@ -74,7 +74,9 @@ def plan_json(
         "providerSpecificDetails": [],
     }
     properties["lastPlannedFailoverTime"] = NEVER_TIME
-    properties["lastUnplannedFailoverTime"] = format_time(plan.last_unplanned_failover) or NEVER_TIME
+    properties["lastUnplannedFailoverTime"] = (
+        format_time(plan.last_unplanned_failover) or NEVER_TIME
+    )
     properties["lastTestFailoverTime"] = format_time(plan.last_test_failover) or NEVER_TIME
     if job is not None:
         state = job.state_at(now)
