@@ -1,5 +1,4 @@
-"""The InMageRcm fabric of a registered appliance: fabrics, appliances, protection containers,
-recovery services providers and the vault health summary."""
+"""The InMageRcm fabric of a registered appliance: fabrics, appliances and protection containers."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from ec2asr.testing.emulator.state import (
     VaultState,
 )
 
-__all__ = ["ROUTES", "container_json", "fabric_json"]
+__all__ = ["ROUTES", "container_json", "fabric_json", "process_server"]
 
 _FABRIC_TYPE = "Microsoft.RecoveryServices/vaults/replicationFabrics"
 _CONTAINER_TYPE = (
@@ -53,7 +52,7 @@ def _component(appliance: Appliance, key: str, now: datetime, **extra: Any) -> d
     return body
 
 
-def _process_server(appliance: Appliance, fabric: Fabric, now: datetime) -> dict[str, Any]:
+def process_server(appliance: Appliance, fabric: Fabric, now: datetime) -> dict[str, Any]:
     items = sum(
         1
         for c in fabric.containers.values()
@@ -138,7 +137,7 @@ def fabric_json(vault: VaultState, fabric: Fabric, now: datetime) -> dict[str, A
                 f"https://login.microsoftonline.com/{stable_guid('tenant', vault.subscription_id)}"
             ),
         },
-        "processServers": [_process_server(a, fabric, now) for a in appliances],
+        "processServers": [process_server(a, fabric, now) for a in appliances],
         "rcmProxies": [
             _component(a, "rcmProxy", now, clientAuthenticationType="Certificate")
             for a in appliances
@@ -249,7 +248,7 @@ def list_appliances(ctx: Context) -> Response:
                     "id": appliance.info.appliance_id,
                     "name": appliance.info.name,
                     "fabricArmId": fabric_id,
-                    "processServer": _process_server(appliance, fabric, now),
+                    "processServer": process_server(appliance, fabric, now),
                     "rcmProxy": _component(
                         appliance, "rcmProxy", now, clientAuthenticationType="Certificate"
                     ),
@@ -299,111 +298,6 @@ def list_containers(ctx: Context) -> Response:
     return Response(200, {"value": values})
 
 
-def _provider_json(
-    vault: VaultState, fabric: Fabric, appliance: Appliance, now: datetime
-) -> dict[str, Any]:
-    items = sum(
-        1
-        for c in fabric.containers.values()
-        for i in c.items.values()
-        if i.process_server_id.lower() == appliance.info.appliance_id.lower()
-    )
-    name = appliance.info.appliance_id
-    return {
-        "name": name,
-        "type": f"{_FABRIC_TYPE}/replicationRecoveryServicesProviders",
-        "id": (
-            f"{vault.asr_id}/replicationFabrics/{fabric.name}"
-            f"/replicationRecoveryServicesProviders/{name}"
-        ),
-        "properties": {
-            "fabricType": "InMageRcm",
-            "friendlyName": appliance.info.name,
-            "providerVersion": APPLIANCE_VERSIONS["dra"],
-            "serverVersion": APPLIANCE_VERSIONS["processServer"],
-            "providerVersionState": "Latest",
-            "fabricFriendlyName": fabric.name,
-            "lastHeartBeat": format_time(now),
-            "connectionStatus": "Connected",
-            "protectedItemCount": items,
-            "allowedScenarios": ["Refresh"],
-            "healthErrorDetails": [],
-            "draIdentifier": stable_guid("dra", appliance.info.appliance_id),
-            "machineId": appliance.info.appliance_id,
-            "machineName": appliance.info.name,
-            "biosId": appliance.bios_id,
-            "providerVersionDetails": {"version": APPLIANCE_VERSIONS["dra"], "status": "Supported"},
-        },
-    }
-
-
-def get_provider(ctx: Context) -> Response:
-    """GET a recovery services provider (the appliance's DRA)."""
-    vault, fabric = get_fabric_of(ctx)
-    appliance = fabric.appliance_by_process_server(ctx.params["providerName"])
-    if appliance is None:
-        raise not_found("recovery services provider", ctx.params["providerName"])
-    return Response(200, _provider_json(vault, fabric, appliance, ctx.now))
-
-
-def list_providers_by_fabric(ctx: Context) -> Response:
-    """GET the providers of a fabric."""
-    vault, fabric = get_fabric_of(ctx)
-    values = [_provider_json(vault, fabric, a, ctx.now) for a in fabric.appliances.values()]
-    return Response(200, {"value": values})
-
-
-def list_providers(ctx: Context) -> Response:
-    """GET every provider of the vault."""
-    vault = ctx.vault()
-    values = [
-        _provider_json(vault, f, a, ctx.now)
-        for f in vault.fabrics.values()
-        for a in f.appliances.values()
-    ]
-    return Response(200, {"value": values})
-
-
-def get_vault_health(ctx: Context) -> Response:
-    """GET ``replicationVaultHealth``: counts and issues of fabrics, items and containers."""
-    vault = ctx.vault()
-    emulator = ctx.emulator
-    items = vault.items()
-    issues: dict[str, list[str]] = {}
-    for item in items:
-        emulator.sample_item(item, ctx.now)
-        for error in item.health_errors(ctx.now):
-            if error["errorLevel"] == "Error":
-                issues.setdefault(error["errorCode"], []).append(item.internal_id)
-    item_issues = [
-        {
-            "summaryCode": code,
-            "category": "Replication",
-            "severity": "Error",
-            "summaryMessage": "Process server not reachable from the source machine",
-            "affectedResourceType": "replicationProtectedItems",
-            "affectedResourceSubtype": "",
-            "affectedResourceCorrelationIds": ids,
-        }
-        for code, ids in issues.items()
-    ]
-    containers = [c for f in vault.fabrics.values() for c in f.containers.values()]
-    return Response(
-        200,
-        {
-            "name": "Default",
-            "type": "Microsoft.RecoveryServices/vaults/replicationVaultHealth",
-            "id": f"{vault.asr_id}/replicationVaultHealth/Default",
-            "properties": {
-                "vaultErrors": [],
-                "protectedItemsHealth": {"resourceCount": len(items), "issues": item_issues},
-                "fabricsHealth": {"resourceCount": len(vault.fabrics), "issues": []},
-                "containersHealth": {"resourceCount": len(containers), "issues": []},
-            },
-        },
-    )
-
-
 ROUTES = [
     Route("GET", "VAULT/replicationFabrics", "ReplicationFabrics_List", list_fabrics),
     Route("GET", "VAULT/replicationFabrics/{fabricName}", "ReplicationFabrics_Get", get_fabric),
@@ -426,23 +320,4 @@ ROUTES = [
         "ReplicationProtectionContainers_List",
         list_containers,
     ),
-    Route(
-        "GET",
-        "VAULT/replicationFabrics/{fabricName}/replicationRecoveryServicesProviders",
-        "ReplicationRecoveryServicesProviders_ListByReplicationFabrics",
-        list_providers_by_fabric,
-    ),
-    Route(
-        "GET",
-        "VAULT/replicationFabrics/{fabricName}/replicationRecoveryServicesProviders/{providerName}",
-        "ReplicationRecoveryServicesProviders_Get",
-        get_provider,
-    ),
-    Route(
-        "GET",
-        "VAULT/replicationRecoveryServicesProviders",
-        "ReplicationRecoveryServicesProviders_List",
-        list_providers,
-    ),
-    Route("GET", "VAULT/replicationVaultHealth", "ReplicationVaultHealth_Get", get_vault_health),
 ]

@@ -14,12 +14,10 @@ from ec2asr.testing.emulator.arm import (
     ArmError,
     decode_token,
     encode_token,
-    format_time,
     invalid,
     not_found,
     page,
 )
-from ec2asr.testing.emulator.catalog import target_compute_sizes
 from ec2asr.testing.emulator.fabrics import get_container_of, site_id
 from ec2asr.testing.emulator.jobs import TaskSpec
 from ec2asr.testing.emulator.jobs_api import start_job
@@ -387,76 +385,12 @@ def purge_item(ctx: Context) -> Response:
     return _no_result_job(ctx, vault, item, "DisableDr", "Purge replication", tasks, removed, None)
 
 
-def _point_json(item: ProtectedItem, when: datetime, app: bool) -> dict[str, Any]:
-    name = item.point_name(when)
-    return {
-        "name": name,
-        "type": (
-            "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
-            "replicationProtectedItems/recoveryPoints"
-        ),
-        "id": f"{item.arm_id}/recoveryPoints/{name}",
-        "properties": {
-            "recoveryPointTime": format_time(when),
-            "recoveryPointType": "AppConsistent" if app else "CrashConsistent",
-            "providerSpecificDetails": {
-                "instanceType": "InMageRcm",
-                "isMultiVmSyncPoint": item.policy.enable_multi_vm_sync,
-            },
-        },
-    }
-
-
-def list_recovery_points(ctx: Context) -> Response:
-    """GET the item's recovery points (newest first)."""
-    _, item = item_of(ctx)
-    points = item.replication.points(ctx.now) if item.replication else []
-    return Response(200, {"value": [_point_json(item, p.time, p.app_consistent) for p in points]})
-
-
-def get_recovery_point(ctx: Context) -> Response:
-    """GET one recovery point."""
-    _, item = item_of(ctx)
-    name = ctx.params["recoveryPointName"].lower()
-    for point in item.replication.points(ctx.now) if item.replication else []:
-        if item.point_name(point.time).lower() == name:
-            return Response(200, _point_json(item, point.time, point.app_consistent))
-    raise not_found("recovery point", ctx.params["recoveryPointName"])
-
-
-def list_target_sizes(ctx: Context) -> Response:
-    """GET ``targetComputeSizes``: Azure sizes, with errors where the machine does not fit."""
-    _, item = item_of(ctx)
-    spec = item.machine.spec
-    data_disks = max(0, len(item.disks) - 1)
-    values = target_compute_sizes(item.arm_id, len(spec.private_ips), data_disks, spec.firmware)
-    return Response(200, {"value": values, "nextLink": None})
-
-
 ROUTES = [
     Route("GET", ITEM, "ReplicationProtectedItems_Get", get_item),
     Route("PUT", ITEM, "ReplicationProtectedItems_Create", create_item, write=True),
     Route("PATCH", ITEM, "ReplicationProtectedItems_Update", update_item, write=True),
     Route("DELETE", ITEM, "ReplicationProtectedItems_Purge", purge_item, write=True),
     Route("POST", ITEM + "/remove", "ReplicationProtectedItems_Delete", remove_item, write=True),
-    Route(
-        "GET",
-        ITEM + "/recoveryPoints",
-        "RecoveryPoints_ListByReplicationProtectedItems",
-        list_recovery_points,
-    ),
-    Route(
-        "GET",
-        ITEM + "/recoveryPoints/{recoveryPointName}",
-        "RecoveryPoints_Get",
-        get_recovery_point,
-    ),
-    Route(
-        "GET",
-        ITEM + "/targetComputeSizes",
-        "TargetComputeSizes_ListByReplicationProtectedItems",
-        list_target_sizes,
-    ),
     Route(
         "GET",
         "VAULT/replicationFabrics/{fabricName}/replicationProtectionContainers/{protectionContainerName}"

@@ -19,7 +19,6 @@ from ec2asr.testing.emulator.arm import SENTINEL_TIME, format_time, stable_guid
 from ec2asr.testing.emulator.models import Reachability
 from ec2asr.testing.emulator.replication import RecoveryPointTime, Replication
 from ec2asr.testing.emulator.state import (
-    AGENT_VERSION,
     Container,
     DiscoveredMachine,
     Fabric,
@@ -209,6 +208,9 @@ class ProtectedItem:
 
     def to_json(self, now: datetime) -> dict[str, Any]:
         """The item as ASR returns it."""
+        # item_details imports this module; importing here keeps the import graph acyclic.
+        from ec2asr.testing.emulator.item_details import provider_details
+
         state, description = PHASES[self.phase]
         tfo_state, tfo_description = TEST_FAILOVER_STATES[self.test_failover]
         errors = self.health_errors(now)
@@ -250,7 +252,7 @@ class ProtectedItem:
             "policyFriendlyName": self.policy.name,
             "currentScenario": scenario,
             "failoverRecoveryPointId": self.failover_recovery_point,
-            "providerSpecificDetails": self._provider_details(now),
+            "providerSpecificDetails": provider_details(self, now),
             "recoveryContainerId": (
                 f"{self.vault.asr_id}/replicationFabrics/"
                 f"{stable_guid('azure-fabric', self.vault.name)}/replicationProtectionContainers/"
@@ -270,187 +272,4 @@ class ProtectedItem:
             ),
             "id": self.arm_id,
             "properties": properties,
-        }
-
-    def _provider_details(self, now: datetime) -> dict[str, Any]:
-        spec = self.machine.spec
-        repl = self.replication
-        latest = self.latest_point(now)
-        in_ir = self.phase == "initial_replication"
-        replicating = self.phase in REPLICATING_PHASES
-        progress_health = "None"
-        if in_ir:
-            progress_health = "InProgress" if self.connectivity.open else "NoProgress"
-        site = self.machine
-        details: dict[str, Any] = {
-            "instanceType": "InMageRcm",
-            "internalIdentifier": self.internal_id,
-            "fabricDiscoveryMachineId": self.settings["fabricDiscoveryMachineId"],
-            "multiVmGroupName": self.settings.get("multiVmGroupName"),
-            "discoveryType": "PhysicalServer",
-            "processServerId": self.process_server_id,
-            "processorCoreCount": spec.cpu_cores,
-            "allocatedMemoryInMB": float(spec.memory_mb),
-            "processServerName": self._appliance_name(),
-            "runAsAccountId": self.run_as_account_id,
-            "osType": "Windows" if spec.os_type == "windows" else "Linux",
-            "firmwareType": spec.firmware,
-            "primaryNicIpAddress": spec.private_ips[0] if spec.private_ips else None,
-            "targetGeneration": "V2" if spec.firmware == "UEFI" else "V1",
-            "licenseType": self.settings.get("licenseType", "NotSpecified"),
-            "linuxLicenseType": self.settings.get("linuxLicenseType", "NotSpecified"),
-            "storageAccountId": None,
-            "targetVmName": self.target_vm_name,
-            "targetVmSize": self.settings.get("targetVmSize"),
-            "targetResourceGroupId": self.settings["targetResourceGroupId"],
-            "targetLocation": self.vault.location,
-            "targetAvailabilitySetId": self.settings.get("targetAvailabilitySetId", ""),
-            "targetAvailabilityZone": self.settings.get("targetAvailabilityZone", ""),
-            "targetProximityPlacementGroupId": self.settings.get(
-                "targetProximityPlacementGroupId", ""
-            ),
-            "targetBootDiagnosticsStorageAccountId": self.settings.get(
-                "targetBootDiagnosticsStorageAccountId"
-            ),
-            "targetNetworkId": self.settings.get("targetNetworkId"),
-            "testNetworkId": self.settings.get("testNetworkId"),
-            "failoverRecoveryPointId": self.failover_recovery_point,
-            "lastRecoveryPointReceived": format_time(latest.time) if latest else None,
-            "lastRpoInSeconds": (
-                int((now - latest.time).total_seconds()) if latest and replicating else None
-            ),
-            "lastRpoCalculatedTime": format_time(now) if latest and replicating else None,
-            "lastRecoveryPointId": self.point_id(latest.time) if latest else None,
-            "initialReplicationProgressPercentage": repl.progress_percentage if repl else None,
-            "initialReplicationProcessedBytes": int(repl.transferred) if repl else None,
-            "initialReplicationTransferredBytes": int(repl.transferred) if repl else None,
-            "initialReplicationProgressHealth": progress_health,
-            "resyncProgressPercentage": None,
-            "resyncProcessedBytes": None,
-            "resyncTransferredBytes": None,
-            "resyncProgressHealth": "None",
-            "resyncRequired": "false",
-            "resyncState": "None",
-            "agentUpgradeState": "None",
-            "lastAgentUpgradeType": None,
-            "agentUpgradeJobId": None,
-            "agentUpgradeAttemptToVersion": None,
-            "protectedDisks": [self._disk_json(d, now) for d in self.disks],
-            "unprotectedDisks": self._unprotected_disks(),
-            "isLastUpgradeSuccessful": "false",
-            "isAgentRegistrationSuccessfulAfterFailover": None,
-            "mobilityAgentDetails": self._agent_details(now),
-            "lastAgentUpgradeErrorDetails": [],
-            "agentUpgradeBlockingErrorDetails": [],
-            "vmNics": [self._nic_json(i, ip) for i, ip in enumerate(spec.private_ips)],
-            "discoveredVmDetails": {
-                "ipAddresses": list(spec.private_ips),
-                "vmFqdn": spec.resolved_fqdn,
-                "osName": spec.os_name,
-                "powerStatus": "ON",
-                "createdTimestamp": format_time(site.discovered_at),
-                "updatedTimestamp": format_time(site.updated_at),
-                "isDeleted": False,
-                "lastDiscoveryTimeInUtc": format_time(site.updated_at),
-            },
-            "targetVmTags": self.settings.get("targetVmTags") or [],
-            "seedManagedDiskTags": self.settings.get("seedManagedDiskTags"),
-            "targetManagedDiskTags": self.settings.get("targetManagedDiskTags"),
-            "targetNicTags": self.settings.get("targetNicTags"),
-            "sqlServerLicenseType": self.settings.get("sqlServerLicenseType", "NotSpecified"),
-            "supportedOSVersions": None,
-            "osName": spec.os_name,
-        }
-        if "targetVmSecurityProfile" in self.settings:
-            details["targetVmSecurityProfile"] = self.settings["targetVmSecurityProfile"]
-        return details
-
-    def _appliance_name(self) -> str | None:
-        appliance = self.fabric.appliance_by_process_server(self.process_server_id)
-        return appliance.info.name if appliance else None
-
-    def _agent_details(self, now: datetime) -> dict[str, Any]:
-        registered = self.machine.agent_registered
-        return {
-            "version": AGENT_VERSION if registered else None,
-            "latestVersion": AGENT_VERSION,
-            "driverVersion": AGENT_VERSION if registered else None,
-            "lastHeartbeatUtc": format_time(now) if registered else None,
-            "reasonsBlockingUpgrade": ["AlreadyOnLatestVersion"] if registered else [],
-            "isUpgradeable": "false",
-            "osFamilyName": "Windows" if self.machine.spec.os_type == "windows" else "Linux",
-        }
-
-    def _disk_json(self, disk: ProtectedDisk, now: datetime) -> dict[str, Any]:
-        repl = self.replication
-        share = disk.capacity_bytes / max(1, sum(d.capacity_bytes for d in self.disks))
-        transferred = int(repl.transferred * share) if repl else 0
-        complete = repl is not None and repl.completed is not None
-        state = "Protected" if complete else "InitialReplicationPending"
-        body: dict[str, Any] = {
-            "diskId": disk.disk_id,
-            "diskName": disk.name,
-            "isOSDisk": "true" if disk.is_os else "false",
-            "capacityInBytes": disk.capacity_bytes,
-            "diskState": state,
-            "logStorageAccountId": disk.log_storage_account_id,
-            "diskEncryptionSetId": disk.disk_encryption_set_id,
-            "seedManagedDiskId": None,
-            "targetManagedDiskId": None,
-            "diskType": disk.disk_type,
-            "dataPendingInLogDataStoreInMB": 0.0,
-            "dataPendingAtSourceAgentInMB": 0.0,
-            "isInitialReplicationComplete": "true" if complete else "false",
-            "sectorSizeInBytes": 512,
-            "diskSizeInGB": disk.capacity_bytes // 1024**3,
-        }
-        if repl is not None:
-            body["irDetails"] = {
-                "progressHealth": "None"
-                if complete
-                else ("InProgress" if self.connectivity.open else "NoProgress"),
-                "transferredBytes": transferred,
-                "last15MinutesTransferredBytes": 0,
-                "lastDataTransferTimeUtc": format_time(repl.last_sample),
-                "processedBytes": transferred,
-                "startTime": format_time(repl.started),
-                "lastRefreshTime": format_time(now),
-                "progressPercentage": repl.progress_percentage,
-            }
-        return body
-
-    def _unprotected_disks(self) -> list[dict[str, Any]]:
-        chosen = {d.disk_id for d in self.disks}
-        spec = self.machine.spec
-        return [
-            {
-                "diskId": spec.disk_id(d),
-                "diskName": d.device_name,
-                "capacityInBytes": d.size_gib * 1024**3,
-            }
-            for d in spec.disks
-            if spec.disk_id(d) not in chosen
-        ]
-
-    def _nic_json(self, index: int, ip: str) -> dict[str, Any]:
-        nics = {n.get("nicId"): n for n in self.settings.get("vmNics") or []}
-        nic_id = stable_guid("nic", self.machine.spec.instance_id, str(index))
-        chosen = nics.get(nic_id, {})
-        return {
-            "nicId": nic_id,
-            "isPrimaryNic": "true" if index == 0 else "false",
-            "isSelectedForFailover": chosen.get("isSelectedForFailover", "true"),
-            "sourceIPAddress": ip,
-            "sourceIPAddressType": "Dynamic",
-            "sourceNetworkId": None,
-            "sourceSubnetName": None,
-            "targetIPAddress": chosen.get("targetStaticIPAddress"),
-            "targetIPAddressType": "Static" if chosen.get("targetStaticIPAddress") else "Dynamic",
-            "targetSubnetName": chosen.get(
-                "targetSubnetName", self.settings.get("targetSubnetName")
-            ),
-            "testSubnetName": chosen.get("testSubnetName", self.settings.get("testSubnetName")),
-            "testIPAddress": chosen.get("testStaticIPAddress"),
-            "testIPAddressType": "Static" if chosen.get("testStaticIPAddress") else "Dynamic",
-            "targetNicName": chosen.get("targetNicName"),
         }
