@@ -8,12 +8,13 @@ with boto3 dictionaries.
 from __future__ import annotations
 
 import enum
-import types
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
+
+from ec2asr._frozen import frozen_map as _frozen_map
 
 __all__ = [
     "EbsVolume",
@@ -31,10 +32,6 @@ __all__ = [
     "SourceMachine",
     "SsmStatus",
 ]
-
-
-def _frozen_map(value: Mapping[str, str] | None) -> Mapping[str, str]:
-    return types.MappingProxyType(dict(value or {}))
 
 
 class EvidenceSource(str, enum.Enum):

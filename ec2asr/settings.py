@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import types
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
+from ec2asr._frozen import frozen_map as _frozen
 from ec2asr.errors import InvalidInputError
 from ec2asr.models import SourceMachine
 
@@ -33,10 +33,6 @@ DISK_TYPES = (
 )
 LICENSE_TYPES = ("NoLicenseType", "WindowsServer")
 LINUX_LICENSE_TYPES = ("NoLicenseType", "RHEL_BYOS", "SLES_BYOS")
-
-
-def _frozen(value: Mapping[str, str] | None) -> Mapping[str, str]:
-    return types.MappingProxyType(dict(value or {}))
 
 
 @attrs.frozen

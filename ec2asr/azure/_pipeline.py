@@ -81,8 +81,10 @@ class TokenBucket:
         while True:
             with self._lock:
                 self._refill()
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                # The epsilon absorbs float error: a refill of exactly the missing fraction
+                # can land a hair below 1.0 and must not cause an endless series of tiny waits.
+                if self._tokens >= 1.0 - 1e-9:
+                    self._tokens = max(0.0, self._tokens - 1.0)
                     self.waited += waited
                     return waited
                 wait = (1.0 - self._tokens) / self.rate
