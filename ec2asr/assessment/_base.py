@@ -35,7 +35,7 @@ class AssessmentContext:
     matrix: SupportMatrix
     live_os: tuple[SupportedOs, ...] | None = None
     acknowledged_instance_store: frozenset[str] = frozenset()
-    churn: Mapping[str, float] = attrs.field(factory=dict)
+    churn: Mapping[str, float] = attrs.field(factory=dict, hash=False)
 
 
 RuleFunc = Callable[[SourceMachine, AssessmentContext], Iterable[Finding]]

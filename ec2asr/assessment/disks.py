@@ -10,8 +10,9 @@ Mapping and why (:data:`EBS_TO_AZURE_DISK_TYPE`):
   SSD of its size delivers (P10 500 ... P80 20,000 IOPS) -> ``PremiumV2_LRS`` (Premium SSD v2,
   up to 80,000 IOPS and 1,200 MB/s, IOPS and throughput set independently of size), which
   ``InMageRcmDiskInput`` accepts with ``iops`` / ``throughputInMbps``. Its throughput is the EBS
-  volume's provisioned throughput when known, else what io1/io2 deliver for those IOPS (16 KiB
-  per I/O: 500 MiB/s at 32,000 IOPS), and at least Premium SSD v2's free 125 MB/s. OS disks stay
+  volume's provisioned throughput when known, else the most io1/io2 deliver (500 MiB/s up to
+  32,000 IOPS, 1,000 MiB/s above), within Premium SSD v2's bounds (at least its free 125 MB/s, at
+  most 0.25 MB/s per provisioned IOPS and 1,200 MB/s). OS disks stay
   ``Premium_LRS``: Premium SSD v2 cannot be an OS disk.
 - ``st1`` -> ``StandardSSD_LRS``: throughput-optimized HDD for streaming workloads (logs, data
   warehouses) that still expect steady sequential throughput; Standard SSD gives consistent
@@ -23,7 +24,6 @@ Mapping and why (:data:`EBS_TO_AZURE_DISK_TYPE`):
 from __future__ import annotations
 
 import enum
-import math
 
 import attrs
 
@@ -157,11 +157,14 @@ def azure_disk_for(
     if key in ("io1", "io2") and iops and size:
         tier, _, tier_iops, _ = premium_tier(size)
         if iops > tier_iops and not is_os_disk:
-            v2_iops = min(
-                iops, PREMIUM_V2_MAX_IOPS, max(PREMIUM_V2_BASE_IOPS, PREMIUM_V2_IOPS_PER_GIB * size)
+            # Premium SSD v2: 3,000 IOPS included (the minimum), 500 per GiB, 80,000 at most.
+            ceiling = min(
+                PREMIUM_V2_MAX_IOPS, max(PREMIUM_V2_BASE_IOPS, PREMIUM_V2_IOPS_PER_GIB * size)
             )
-            v2_mbps = throughput_mbps or min(
-                PREMIUM_V2_MAX_MBPS, max(PREMIUM_V2_BASE_MBPS, math.ceil(v2_iops * 16 / 1024))
+            v2_iops = min(max(iops, PREMIUM_V2_BASE_IOPS), ceiling)
+            ebs_max = 500 if iops <= 32_000 else 1_000
+            v2_mbps = throughput_mbps or max(
+                PREMIUM_V2_BASE_MBPS, min(PREMIUM_V2_MAX_MBPS, ebs_max, v2_iops // 4)
             )
             return AzureDisk(
                 disk_type=AzureDiskType.PREMIUM_V2_LRS,

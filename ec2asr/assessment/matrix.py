@@ -63,6 +63,7 @@ def normalize_version(version: str) -> str:
     return re.sub(r"\s+", " ", s).strip()
 
 
+@functools.lru_cache(maxsize=4096)
 def tokens(version: str) -> tuple[str, ...]:
     """A normalized version split on spaces and dots: ``"15 SP4"`` -> ``("15", "SP4")``."""
     return tuple(t for t in re.split(r"[ .]", normalize_version(version)) if t)
@@ -214,10 +215,10 @@ class SupportMatrix:
     version: str
     updated: str
     provider: str
-    sources: Mapping[str, str]
+    sources: Mapping[str, str] = attrs.field(hash=False)
     limits: MatrixLimits
     entries: tuple[MatrixEntry, ...]
-    unsupported: Mapping[str, str] = attrs.field(factory=dict)
+    unsupported: Mapping[str, str] = attrs.field(factory=dict, hash=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SupportMatrix:

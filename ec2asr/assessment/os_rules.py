@@ -10,10 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ec2asr.assessment._base import (
-    AssessmentContext,
-    os_evidence,
-)
+from ec2asr.assessment._base import TAG_OS, AssessmentContext, os_evidence, tag_evidence
 from ec2asr.assessment.live import LiveMatch, distribution_of_os_name, match_live
 from ec2asr.assessment.matrix import MatchStatus
 from ec2asr.assessment.report import Finding, Severity
@@ -36,6 +33,7 @@ def _versions_summary(versions: tuple[str, ...]) -> str:
 
 
 def os_text(machine: SourceMachine) -> str:
+    """The machine's OS for messages: its name, with the version when the name lacks it."""
     info = machine.os
     base = info.name or info.distribution or "the OS"
     if info.version and info.version not in base:
@@ -129,12 +127,18 @@ def check_os_support(machine: SourceMachine, context: AssessmentContext) -> Iter
     evidence = os_evidence(machine, "distribution", "name", "version", "family")
     if dist is None:
         what = "operating system" if info.family is OsFamily.UNKNOWN else "distribution"
+        tag = tag_evidence(machine, TAG_OS, "os")
+        note = (
+            f"; the `{TAG_OS}` tag {machine.tags[TAG_OS]!r} was not understood"
+            if tag is not None
+            else ""
+        )
         yield Finding(
             code="OS_UNKNOWN",
             severity=Severity.WARNING,
             message=f"the {what} of this instance could not be determined, so ASR support "
-            "cannot be checked",
-            evidence=evidence,
+            f"cannot be checked{note}",
+            evidence=(*evidence, tag) if tag is not None else evidence,
             remediation=f"Confirm the OS in the guest, then {_TAG_HINT}; or enable SSM "
             "inventory so discovery reads it from the guest. Then assess again.",
         )

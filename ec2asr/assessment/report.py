@@ -246,9 +246,7 @@ class ReadinessReport:
     machines: tuple[MachineReadiness, ...]
     matrix_version: str = ""
     live_os_list: bool = False
-    _index: Mapping[str, MachineReadiness] = attrs.field(
-        init=False, eq=False, repr=False, hash=False
-    )
+    _index: dict[str, MachineReadiness] = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
         index: dict[str, MachineReadiness] = {}
@@ -256,7 +254,7 @@ class ReadinessReport:
             if m.instance_id in index:
                 raise InvalidInputError(f"instance {m.instance_id} appears twice in the report")
             index[m.instance_id] = m
-        object.__setattr__(self, "_index", types.MappingProxyType(index))
+        object.__setattr__(self, "_index", index)
 
     def __iter__(self) -> Iterator[MachineReadiness]:
         return iter(self.machines)

@@ -101,8 +101,8 @@ class VmSizeCatalog:
 
     version: str
     sizes: tuple[AzureVmSize, ...]
-    preference: Mapping[SizeFamily, tuple[str, ...]]
-    ec2_families: Mapping[str, SizeFamily]
+    preference: Mapping[SizeFamily, tuple[str, ...]] = attrs.field(hash=False)
+    ec2_families: Mapping[str, SizeFamily] = attrs.field(hash=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VmSizeCatalog:
@@ -346,6 +346,7 @@ def azure_vm_size_for(
     order = _series_order(catalog, target, parsed, local_disk)
 
     def fits(s: AzureVmSize) -> bool:
+        """True when ``s`` has enough vCPU, memory and data-disk slots."""
         return s.vcpus >= vcpus and s.memory_gib >= memory_gib and s.max_data_disks >= data_disks
 
     candidates = [s for s in catalog.list(target) if fits(s)]

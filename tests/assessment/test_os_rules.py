@@ -232,3 +232,10 @@ def test_empty_live_list_is_refused():
 def test_live_list_items_must_be_supported_os():
     with pytest.raises(InvalidInputError, match="SupportedOs"):
         assess([make_machine()], supported_os=[{"osName": "RHEL"}])
+
+
+def test_unknown_os_names_a_tag_it_could_not_read():
+    machine = make_machine(distribution=None, version=None, tags={"ec2asr:os": "BeOS 5"})
+    finding = only(run(machine), "OS_UNKNOWN")
+    assert "'BeOS 5' was not understood" in finding.message
+    assert any(e.source is EvidenceSource.TAG for e in finding.evidence)

@@ -224,3 +224,10 @@ def test_finding_round_trip_keeps_evidence():
         remediation=None,
     )
     assert Finding.from_dict(json.loads(json.dumps(f.to_dict()))) == f
+
+
+def test_report_read_back_from_json_pickles(report):
+    import pickle
+
+    back = ReadinessReport.from_dict(report.to_dict())
+    assert pickle.loads(pickle.dumps(back)).to_dict() == report.to_dict()

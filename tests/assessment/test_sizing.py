@@ -215,7 +215,7 @@ def test_io2_with_high_iops_becomes_premium_v2():
     disk = azure_disk_for(make_volume(500, volume_type="io2", iops=20000))
     assert disk.disk_type is AzureDiskType.PREMIUM_V2_LRS
     assert disk.iops == 20000
-    assert disk.throughput_mbps == 313  # 20,000 x 16 KiB
+    assert disk.throughput_mbps == 500  # io2's ceiling up to 32,000 IOPS
     assert "P20" in disk.reason
 
 
@@ -228,6 +228,7 @@ def test_io1_within_the_premium_tier_stays_premium():
 def test_premium_v2_iops_are_capped():
     disk = azure_disk_for(make_volume(100, volume_type="io2", iops=64000))
     assert disk.iops == 50000  # 500 IOPS per GiB
+    assert disk.throughput_mbps == 1000  # io2 above 32,000 IOPS
     big = azure_disk_for(make_volume(4000, volume_type="io2", iops=256000, throughput=4000))
     assert big.iops == 80000
     assert big.throughput_mbps == 4000  # provisioned throughput passed through
@@ -247,3 +248,13 @@ def test_unknown_volume_type():
 def test_negative_figures_are_refused():
     with pytest.raises(InvalidInputError):
         azure_disk_for("gp3", size_gib=-1)
+
+
+def test_premium_v2_throughput_stays_within_its_per_iops_bound():
+    # 2,400 IOPS on a 128 GiB io1 (P10 gives 500): at most 0.25 MB/s per IOPS = 600 MB/s
+    disk = azure_disk_for(make_volume(128, volume_type="io1", iops=2400))
+    assert disk.disk_type is AzureDiskType.PREMIUM_V2_LRS
+    assert disk.throughput_mbps == 500
+    small = azure_disk_for(make_volume(16, volume_type="io1", iops=400))
+    assert small.iops == 3000  # Premium SSD v2's included minimum
+    assert small.throughput_mbps == 500
