@@ -110,7 +110,7 @@ def ec2_backend(account_id: str, region: str) -> Any:
             for key, value in backend.tags.get(resource_id, {}).items()
         ]
 
-    backend.describe_tags = describe_tags
+    backend.describe_tags = describe_tags  # type: ignore[method-assign]
     return backend
 
 
