@@ -173,7 +173,11 @@ _LINUX_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("oracle", re.compile(r"(?<![A-Za-z])OL[-_]?(\d+)[.uU](\d+)")),
     (
         "oracle",
-        re.compile(r"oracle[\s_-]*linux(?:[\s_-]*server)?(?:[\s_-]*(\d+)(?:[.u](\d+))?)?", re.I),
+        re.compile(
+            r"oracle[\s_-]*linux(?:[\s_-]*server)?"
+            r"(?:[\s_-]*(\d+)(?:(?:[.u]|[\s_-]*update[\s_-]*)(\d+))?)?",
+            re.I,
+        ),
     ),
     ("rocky", re.compile(r"\brocky(?:[\s_-]*linux)?[\s_-]*(\d+)\.(\d+)", re.I)),
     (

@@ -187,8 +187,12 @@ class MotoServer:
         self._server = make_server(
             "127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler
         )
+        server = self._server
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"ec2asr-moto-{self.port}", daemon=True
+            # A short poll interval makes stop() quick (werkzeug's default is 0.5 s).
+            target=lambda: server.serve_forever(poll_interval=0.05),
+            name=f"ec2asr-moto-{self.port}",
+            daemon=True,
         )
         self._thread.start()
 
