@@ -53,7 +53,7 @@ _TYPES_PER_CALL = 100
 
 @attrs.frozen
 class _Selection:
-    instance_ids: tuple[str, ...] | None
+    instance_ids: frozenset[str] | None
     tags: Mapping[str, tuple[str, ...] | None] | None
     vpc_id: str | None
     private_ips: frozenset[str] | None
@@ -87,7 +87,7 @@ class _Selection:
             # Only the ids go to AWS, so that "not found" means exactly that: the other
             # selectors are then applied to what came back.
             if len(self.instance_ids) <= _boto.FILTER_VALUES_LIMIT:
-                filters.append({"Name": "instance-id", "Values": list(self.instance_ids)})
+                filters.append({"Name": "instance-id", "Values": sorted(self.instance_ids)})
             return filters
         if self.vpc_id is not None:
             filters.append({"Name": "vpc-id", "Values": [self.vpc_id]})
@@ -163,7 +163,7 @@ def _validate(
                 "'Windows Server 2019', 'rhel 8.6', 'ubuntu 20.04' or an OsInfo"
             )
     return _Selection(
-        instance_ids=ids,
+        instance_ids=frozenset(ids) if ids is not None else None,
         tags=tag_selector,
         vpc_id=vpc_id,
         private_ips=frozenset(ips) if ips is not None else None,
@@ -289,7 +289,7 @@ class Ec2Discovery:
             if (instance.get("State") or {}).get("Name") in LIVE_STATES
         ]
         if selection.instance_ids is not None:
-            wanted = set(selection.instance_ids)
+            wanted = selection.instance_ids
             found = [i for i in found if i["InstanceId"] in wanted]
             missing = wanted - {i["InstanceId"] for i in found}
             if missing:
@@ -411,18 +411,20 @@ class Ec2Discovery:
                 reason="no SSM client: pass ssm_client= (or a session) to Ec2Discovery",
             )
             return lambda _id: unavailable
-        if len(instance_ids) <= _SSM_FILTER_LIMIT:
-            filters = [{"Key": "InstanceIds", "Values": list(instance_ids)}]
-        else:
-            filters = [{"Key": "ResourceType", "Values": ["EC2Instance"]}]
+        sweep = [{"Key": "ResourceType", "Values": ["EC2Instance"]}]
         try:
-            paginator = client.get_paginator("describe_instance_information")
-            infos: dict[str, SsmStatus] = {}
-            for page in paginator.paginate(
-                Filters=filters, PaginationConfig={"PageSize": _SSM_FILTER_LIMIT}
-            ):
-                for item in page.get("InstanceInformationList", ()):
-                    infos[item["InstanceId"]] = ssm_status_from_boto(item)
+            if len(instance_ids) <= _SSM_FILTER_LIMIT:
+                try:
+                    infos = _ssm_pages(
+                        client, [{"Key": "InstanceIds", "Values": list(instance_ids)}]
+                    )
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != "InvalidInstanceId":
+                        raise
+                    # Some ids are no managed nodes and SSM refused the filter: sweep instead.
+                    infos = _ssm_pages(client, sweep)
+            else:
+                infos = _ssm_pages(client, sweep)
         except (ClientError, BotoCoreError) as exc:
             reason = _ssm_unavailable_reason(exc)
             logger.warning("AWS Systems Manager unavailable, OS facts come from EC2: %s", reason)
@@ -430,6 +432,17 @@ class Ec2Discovery:
             return lambda _id: unavailable
         not_managed = SsmStatus(available=True, managed=False, reason=NOT_MANAGED_REASON)
         return lambda instance_id: infos.get(instance_id, not_managed)
+
+
+def _ssm_pages(client: Any, filters: list[dict[str, Any]]) -> dict[str, SsmStatus]:
+    paginator = client.get_paginator("describe_instance_information")
+    infos: dict[str, SsmStatus] = {}
+    for page in paginator.paginate(
+        Filters=filters, PaginationConfig={"PageSize": _SSM_FILTER_LIMIT}
+    ):
+        for item in page.get("InstanceInformationList", ()):
+            infos[item["InstanceId"]] = ssm_status_from_boto(item)
+    return infos
 
 
 def _ssm_unavailable_reason(exc: ClientError | BotoCoreError) -> str:

@@ -57,11 +57,26 @@ def install_catalogue() -> None:
             os.environ[_ENV] = str(CATALOGUE_PATH)
         _users += 1
         # Imported only now, so a first import reads our catalogue from MOTO_AMIS_PATH.
-        from moto.ec2.models import amis as moto_amis
+        try:
+            from moto.ec2.models import amis as moto_amis
+        except ImportError as exc:
+            _users -= 1
+            if _users == 0:
+                _restore_env()
+            raise ImportError(
+                "the ec2asr sandbox needs moto: pip install 'ec2asr[sandbox]'"
+            ) from exc
 
         if _users == 1:
             _saved_amis = list(moto_amis.AMIS)
         moto_amis.AMIS[:] = load_catalogue()
+
+
+def _restore_env() -> None:
+    if _saved_env is None:
+        os.environ.pop(_ENV, None)
+    else:
+        os.environ[_ENV] = _saved_env
 
 
 def release_catalogue() -> None:
@@ -71,10 +86,7 @@ def release_catalogue() -> None:
         _users -= 1
         if _users > 0:
             return
-        if _saved_env is None:
-            os.environ.pop(_ENV, None)
-        else:
-            os.environ[_ENV] = _saved_env
+        _restore_env()
         from moto.ec2.models import amis as moto_amis
 
         if _saved_amis is not None:

@@ -397,3 +397,33 @@ def test_calls_do_not_grow_with_the_number_of_instances(new_counter: Any) -> Non
             totals[group] = counter.total
         assert totals["small"] == 6
         assert totals["large"] <= totals["small"]
+
+
+def test_ssm_refusing_unmanaged_ids_falls_back_to_a_sweep(
+    sandbox: Sandbox, fleet: SeededFleet
+) -> None:
+    api = fleet.instance("rhel8").instance_id
+    ssm = sandbox.ec2_session.client("ssm")
+    with Stubber(ssm) as stubber:
+        stubber.add_client_error(
+            "describe_instance_information",
+            service_error_code="InvalidInstanceId",
+            http_status_code=400,
+        )
+        stubber.add_response(
+            "describe_instance_information",
+            {
+                "InstanceInformationList": [
+                    {"InstanceId": api, "PlatformType": "Linux", "PlatformName": "Ubuntu"},
+                    {"InstanceId": "i-0cccccccccccccccc", "PlatformType": "Windows"},
+                ]
+            },
+            {"Filters": [{"Key": "ResourceType", "Values": ["EC2Instance"]}], "MaxResults": 50},
+        )
+        (machine,) = Ec2Discovery(
+            ec2_client=sandbox.ec2_session.client("ec2"), ssm_client=ssm
+        ).discover(instance_ids=[api])
+    assert machine.ssm.managed
+    # The agent's report outranks the AMI name (RHEL), so the OS is what SSM says.
+    assert machine.os.distribution == "ubuntu"
+    assert machine.os.evidence_for("distribution")[0].source is EvidenceSource.SSM_INVENTORY
