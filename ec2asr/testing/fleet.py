@@ -19,11 +19,16 @@ import attrs
 
 from ec2asr.errors import InvalidInputError
 from ec2asr.testing import _moto
+from ec2asr.testing._network import (
+    APPLIANCE_NAME,
+    Network,
+    create_network,
+    ebs_mapping,
+    tag_spec,
+)
 from ec2asr.testing.profiles import DEFAULT_PROFILE_KEYS, PROFILES, FleetProfile
 
 __all__ = [
-    "APPLIANCE_PRIVATE_IP",
-    "VPC_CIDR",
     "FleetSeeder",
     "SeededAppliance",
     "SeededFleet",
@@ -31,10 +36,6 @@ __all__ = [
     "allocate",
 ]
 
-VPC_CIDR = "10.0.0.0/16"
-APPLIANCE_PRIVATE_IP = "10.0.0.10"
-CORPORATE_CIDR = "10.200.0.0/16"
-"""Where administrators connect from (a VPN range outside the VPC, not the appliance)."""
 APPLIANCE_AMI = "Windows_Server-2019-English-Full-Base-2023.06.14"
 
 
@@ -150,15 +151,6 @@ def allocate(n: int, weights: Sequence[int]) -> list[int]:
     return [c + f for c, f in zip(counts, floors, strict=True)]
 
 
-@attrs.define
-class _Network:
-    vpc_id: str
-    appliance_subnet_id: str
-    subnets: tuple[tuple[str, str], ...]  # (subnet id, zone)
-    groups: dict[str, str]
-    appliance: SeededAppliance | None = None
-
-
 class FleetSeeder:
     """Creates the sandbox's source estate through an EC2 client (one per sandbox).
 
@@ -173,7 +165,7 @@ class FleetSeeder:
         self._backend = backend
         self._region = region
         self._catalogue = {ami["name"]: ami for ami in _moto.load_catalogue()}
-        self._network: _Network | None = None
+        self._network: Network | None = None
         self._counters: dict[str, int] = {}
 
     def seed(self, n: int | None, *, profiles: Iterable[str] | None = None) -> SeededFleet:
@@ -185,7 +177,6 @@ class FleetSeeder:
         chosen = self._choose(n, profiles)
         counts = [1] * len(chosen) if n is None else allocate(n, [p.weight for p in chosen])
         network = self._ensure_network()
-        assert network.appliance is not None
         created: list[SeededInstance] = []
         for fleet_profile, count in zip(chosen, counts, strict=True):
             if count:
@@ -199,7 +190,13 @@ class FleetSeeder:
             region=self._region,
             vpc_id=network.vpc_id,
             subnet_ids=tuple(s for s, _ in network.subnets),
-            appliance=network.appliance,
+            appliance=SeededAppliance(
+                instance_id=network.appliance_id,
+                name=APPLIANCE_NAME,
+                private_ip=network.appliance_ip,
+                subnet_id=network.management_subnet_id,
+                security_group_id=network.groups["appliance"],
+            ),
             security_groups=dict(network.groups),
             instances=tuple(created),
         )
@@ -223,130 +220,18 @@ class FleetSeeder:
             return [p for p in PROFILES if p.key in DEFAULT_PROFILE_KEYS]
         return list(PROFILES)
 
-    def _ensure_network(self) -> _Network:
-        if self._network is not None:
-            return self._network
-        ec2 = self._ec2
-        vpc_id = ec2.create_vpc(
-            CidrBlock=VPC_CIDR,
-            TagSpecifications=[_tags("vpc", {"Name": "migration-source"})],
-        )["Vpc"]["VpcId"]
-        zones = (f"{self._region}a", f"{self._region}b")
-
-        def subnet(cidr: str, zone: str, name: str) -> str:
-            return str(
-                ec2.create_subnet(
-                    VpcId=vpc_id,
-                    CidrBlock=cidr,
-                    AvailabilityZone=zone,
-                    TagSpecifications=[_tags("subnet", {"Name": name})],
-                )["Subnet"]["SubnetId"]
-            )
-
-        mgmt = subnet("10.0.0.0/24", zones[0], "management")
-        sources = (
-            (subnet("10.0.16.0/20", zones[0], "workloads-a"), zones[0]),
-            (subnet("10.0.32.0/20", zones[1], "workloads-b"), zones[1]),
-        )
-        groups = self._security_groups(vpc_id)
-        network = _Network(vpc_id, mgmt, sources, groups)
-        network.appliance = self._appliance(network)
-        self._network = network
-        return network
-
-    def _security_groups(self, vpc_id: str) -> dict[str, str]:
-        ec2 = self._ec2
-
-        def group(name: str, description: str) -> str:
-            return str(
-                ec2.create_security_group(
-                    GroupName=name,
-                    Description=description,
-                    VpcId=vpc_id,
-                    TagSpecifications=[_tags("security-group", {"Name": name})],
-                )["GroupId"]
-            )
-
-        groups = {
-            "appliance": group("asr-appliance", "ASR replication appliance"),
-            "web": group("web-tier", "Public web servers"),
-            "app": group("app-tier", "Application servers"),
-            "db": group("db-tier", "Databases"),
-            "linux": group("linux-ops", "Linux back-end servers"),
-            "restricted": group("api-restricted", "PCI API servers: egress on HTTPS only"),
-        }
-        ingress = {
-            "appliance": [_tcp(443, cidr=VPC_CIDR), _tcp(9443, cidr=VPC_CIDR)],
-            "web": [_tcp(80, cidr="0.0.0.0/0"), _tcp(443, cidr="0.0.0.0/0"), *_admin()],
-            "app": [_tcp(8080, 8090, group=groups["web"]), *_admin()],
-            "db": [
-                _tcp(1433, group=groups["app"]),
-                _tcp(1521, group=groups["app"]),
-                _tcp(5432, group=groups["app"]),
-                *_admin(),
-            ],
-            "linux": [_tcp(22, cidr=CORPORATE_CIDR)],
-            "restricted": [_tcp(443, group=groups["web"]), _tcp(22, cidr=CORPORATE_CIDR)],
-        }
-        for tier, permissions in ingress.items():
-            ec2.authorize_security_group_ingress(GroupId=groups[tier], IpPermissions=permissions)
-        restricted = groups["restricted"]
-        ec2.revoke_security_group_egress(
-            GroupId=restricted,
-            IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-        )
-        ec2.authorize_security_group_egress(
-            GroupId=restricted,
-            IpPermissions=[
-                _tcp(443, cidr="0.0.0.0/0"),
-                {
-                    "IpProtocol": "udp",
-                    "FromPort": 53,
-                    "ToPort": 53,
-                    "IpRanges": [{"CidrIp": "10.0.0.2/32"}],
-                },
-            ],
-        )
-        return groups
-
-    def _appliance(self, network: _Network) -> SeededAppliance:
-        ami = self._catalogue[APPLIANCE_AMI]
-        name = "asr-appliance-01"
-        reservation = self._ec2.run_instances(
-            ImageId=ami["ami_id"],
-            InstanceType="m5.2xlarge",
-            MinCount=1,
-            MaxCount=1,
-            SubnetId=network.appliance_subnet_id,
-            PrivateIpAddress=APPLIANCE_PRIVATE_IP,
-            SecurityGroupIds=[network.groups["appliance"]],
-            BlockDeviceMappings=[
-                _ebs(ami["root_device_name"], 128, "gp3"),
-                _ebs("/dev/xvdf", 620, "gp3"),
-            ],
-            TagSpecifications=[
-                _tags(
-                    "instance",
-                    {"Name": name, "Role": "asr-replication-appliance", "Environment": "prod"},
-                )
-            ],
-        )
-        instance = reservation["Instances"][0]
-        return SeededAppliance(
-            instance_id=instance["InstanceId"],
-            name=name,
-            private_ip=instance["PrivateIpAddress"],
-            subnet_id=network.appliance_subnet_id,
-            security_group_id=network.groups["appliance"],
-        )
+    def _ensure_network(self) -> Network:
+        if self._network is None:
+            self._network = create_network(self._ec2, self._region, self._catalogue[APPLIANCE_AMI])
+        return self._network
 
     def _launch(
-        self, fleet_profile: FleetProfile, count: int, network: _Network
+        self, fleet_profile: FleetProfile, count: int, network: Network
     ) -> list[SeededInstance]:
         ami = self._catalogue[fleet_profile.ami_name]
         self._ensure_image(ami)
         ebs = [
-            _ebs(d.device or ami["root_device_name"], d.size_gib, d.volume_type, d.encrypted)
+            ebs_mapping(d.device or ami["root_device_name"], d.size_gib, d.volume_type, d.encrypted)
             for d in fleet_profile.disks
             if d.iops is None
         ]
@@ -355,6 +240,7 @@ class FleetSeeder:
             "Environment": "prod",
             "Application": fleet_profile.application,
             "Owner": "platform-team",
+            "MigrationWave": "wave-1",
             **dict(fleet_profile.tags),
         }
         group_id = network.groups[fleet_profile.tier]
@@ -372,7 +258,7 @@ class FleetSeeder:
                 SubnetId=subnet_id,
                 SecurityGroupIds=[group_id],
                 BlockDeviceMappings=ebs,
-                TagSpecifications=[_tags("instance", tags)],
+                TagSpecifications=[tag_spec("instance", tags)],
             )
             for instance in reservation["Instances"]:
                 name = self._next_name(fleet_profile.name_prefix)
@@ -420,42 +306,3 @@ class FleetSeeder:
         number = self._counters.get(prefix, 0) + 1
         self._counters[prefix] = number
         return f"{prefix}-{number:02d}"
-
-
-def _tags(resource_type: str, tags: Mapping[str, str]) -> dict[str, Any]:
-    return {
-        "ResourceType": resource_type,
-        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
-    }
-
-
-def _tcp(
-    from_port: int, to_port: int | None = None, *, cidr: str | None = None, group: str | None = None
-) -> dict[str, Any]:
-    permission: dict[str, Any] = {
-        "IpProtocol": "tcp",
-        "FromPort": from_port,
-        "ToPort": to_port if to_port is not None else from_port,
-    }
-    if cidr is not None:
-        permission["IpRanges"] = [{"CidrIp": cidr}]
-    if group is not None:
-        permission["UserIdGroupPairs"] = [{"GroupId": group}]
-    return permission
-
-
-def _admin() -> list[dict[str, Any]]:
-    """RDP and SSH from the corporate VPN range only (never from the appliance)."""
-    return [_tcp(3389, cidr=CORPORATE_CIDR), _tcp(22, cidr=CORPORATE_CIDR)]
-
-
-def _ebs(device: str, size: int, volume_type: str, encrypted: bool = False) -> dict[str, Any]:
-    return {
-        "DeviceName": device,
-        "Ebs": {
-            "VolumeSize": size,
-            "VolumeType": volume_type,
-            "DeleteOnTermination": True,
-            "Encrypted": encrypted,
-        },
-    }

@@ -427,3 +427,10 @@ def test_ssm_refusing_unmanaged_ids_falls_back_to_a_sweep(
     # The agent's report outranks the AMI name (RHEL), so the OS is what SSM says.
     assert machine.os.distribution == "ubuntu"
     assert machine.os.evidence_for("distribution")[0].source is EvidenceSource.SSM_INVENTORY
+
+
+def test_the_migration_wave_tag_selects_the_fleet_but_not_the_appliance(
+    sandbox: Sandbox, fleet: SeededFleet
+) -> None:
+    found = Ec2Discovery(sandbox.ec2_session).discover(tags={"MigrationWave": "wave-1"})
+    assert sorted(m.instance_id for m in found) == sorted(fleet.instance_ids)
