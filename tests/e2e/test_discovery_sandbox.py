@@ -389,14 +389,21 @@ def test_calls_do_not_grow_with_the_number_of_instances(new_counter: Any) -> Non
                     ],
                 )
         totals = {}
+        large: list[str] = []
         for group, size in (("small", 30), ("large", 300)):
             counter = new_counter()
             machines = discovery(sandbox, counter).discover(tags={"group": group})
             assert len(machines) == size
             assert len({m.image.image_id for m in machines}) == 20
             totals[group] = counter.total
+            large = [m.instance_id for m in machines]
         assert totals["small"] == 6
         assert totals["large"] <= totals["small"]
+        # 300 ids are more than one filter holds: still one DescribeInstances, ids all found.
+        counter = new_counter()
+        by_id = discovery(sandbox, counter).discover(instance_ids=large)
+        assert [m.instance_id for m in by_id] == sorted(large)
+        assert counter.total == totals["large"]
 
 
 def test_ssm_refusing_unmanaged_ids_falls_back_to_a_sweep(
