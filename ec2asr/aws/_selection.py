@@ -29,12 +29,15 @@ _VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 
 @attrs.frozen
 class Selection:
+    """Validated selectors; ``None`` means "not selected on"."""
+
     instance_ids: frozenset[str] | None
     tags: Mapping[str, tuple[str, ...] | None] | None
     vpc_id: str | None
     private_ips: frozenset[str] | None
 
     def matches(self, instance: Mapping[str, Any]) -> bool:
+        """True when a ``DescribeInstances`` item meets every selector."""
         if self.instance_ids is not None and instance["InstanceId"] not in self.instance_ids:
             return False
         if self.vpc_id is not None and instance.get("VpcId") != self.vpc_id:
@@ -56,6 +59,7 @@ class Selection:
         return True
 
     def server_filters(self) -> list[dict[str, Any]]:
+        """The ``DescribeInstances`` filters; what does not fit one filter is matched locally."""
         filters: list[dict[str, Any]] = [
             {"Name": "instance-state-name", "Values": list(LIVE_STATES)}
         ]
@@ -102,6 +106,11 @@ def validate(
     private_ips: Iterable[str] | None,
     os_overrides: Mapping[str, str | OsInfo] | None,
 ) -> Selection:
+    """Check every selector before any AWS call.
+
+    Raises:
+        InvalidInputError: A selector or override is malformed.
+    """
     ids = _strings("instance_ids", instance_ids)
     bad = [i for i in ids or () if not _INSTANCE_ID.match(i)]
     if bad:
