@@ -1,0 +1,207 @@
+"""The rehearsal sandbox: a whole migration without a cloud account.
+
+This module holds the AWS half: moto in server mode on ``127.0.0.1`` (a free port), a boto3
+session that reaches only it, and a seeded fleet of realistic EC2 instances. The Azure half
+(the ASR emulator) plugs into the same :class:`Sandbox` class.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.session
+
+from ec2asr.testing import _moto
+from ec2asr.testing.fleet import FleetSeeder, SeededFleet
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["Sandbox"]
+
+_ACCESS_KEY = "AKIASANDBOXEC2ASR000"
+_SECRET_KEY = "sandbox-secret-key-not-a-credential"
+
+
+class _SandboxBotocoreSession(botocore.session.Session):
+    """A botocore session whose clients default to the sandbox's endpoint.
+
+    Nothing process-wide is touched: no ``AWS_ENDPOINT_URL``, no credentials in the
+    environment, no shared config files (they are replaced by ``os.devnull`` for this session).
+    A caller may still pass ``endpoint_url=`` explicitly to a client.
+    """
+
+    def __init__(self, endpoint_url: str, account_id: str, region: str) -> None:
+        super().__init__()
+        self._sandbox_endpoint_url = endpoint_url
+        self.set_config_variable("config_file", os.devnull)
+        self.set_config_variable("credentials_file", os.devnull)
+        self.set_config_variable("region", region)
+        self.set_credentials(_ACCESS_KEY, _SECRET_KEY)
+
+        def add_account_header(**kwargs: Any) -> None:
+            kwargs["request"].headers["x-moto-account-id"] = account_id
+
+        self.register("before-sign", add_account_header)
+
+    def get_scoped_config(self) -> dict[str, Any]:
+        """No profile applies: the user's ``AWS_PROFILE`` must not leak into the sandbox."""
+        return {}
+
+    def create_client(self, *args: Any, **kwargs: Any) -> Any:
+        """Create a client; unless told otherwise it talks to the sandbox."""
+        # endpoint_url is botocore's sixth positional parameter; boto3 passes it by keyword.
+        if len(args) < 6 and kwargs.get("endpoint_url") is None:
+            kwargs["endpoint_url"] = self._sandbox_endpoint_url
+        return super().create_client(*args, **kwargs)
+
+
+class Sandbox:
+    """Rehearse a migration locally: moto (AWS) on 127.0.0.1, with a seeded EC2 fleet.
+
+    Use it as a context manager (or call :meth:`start` / :meth:`stop`)::
+
+        with Sandbox() as sandbox:
+            fleet = sandbox.seed_fleet()
+            machines = ec2asr.Ec2Discovery(sandbox.ec2_session).discover()
+
+    Each sandbox has its own AWS account id inside moto, so several sandboxes may run in one
+    process without seeing each other's resources.
+
+    Args:
+        region: The AWS region the session and fleet use.
+
+    Attributes:
+        region: The AWS region.
+        aws_account_id: The sandbox's AWS account id inside moto.
+    """
+
+    def __init__(self, *, region: str = "us-east-1") -> None:
+        self.region = region
+        self.aws_account_id = f"{secrets.randbelow(9 * 10**11) + 10**11}"
+        self._moto: _moto.MotoServer | None = None
+        self._ec2_session: boto3.Session | None = None
+        self._seeder: FleetSeeder | None = None
+
+    def __repr__(self) -> str:
+        state = self.aws_endpoint_url if self._moto is not None else "stopped"
+        return f"Sandbox(region={self.region!r}, aws={state})"
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._moto is not None
+
+    def start(self) -> Self:
+        """Start every emulated service; return the sandbox. Starting twice does nothing."""
+        if not self.running:
+            self._start_aws()
+        return self
+
+    def stop(self) -> None:
+        """Stop every emulated service and free its ports. Stopping twice does nothing."""
+        self._stop_aws()
+
+    # --- AWS half -------------------------------------------------------------------------
+
+    def _start_aws(self) -> None:
+        _moto.install_catalogue()
+        server = _moto.MotoServer()
+        try:
+            server.start()
+        except BaseException:
+            _moto.release_catalogue()
+            raise
+        self._moto = server
+        _moto.ec2_backend(self.aws_account_id, self.region)
+        self._ec2_session = self.new_aws_session()
+
+    def _stop_aws(self) -> None:
+        if self._moto is None:
+            return
+        self._moto.stop()
+        self._moto = None
+        self._ec2_session = None
+        self._seeder = None
+        _moto.release_catalogue()
+
+    def _require_aws(self) -> _moto.MotoServer:
+        if self._moto is None:
+            raise RuntimeError("the sandbox is not running: use `with Sandbox() as sandbox:`")
+        return self._moto
+
+    @property
+    def aws_endpoint_url(self) -> str:
+        """The moto server's URL, ``http://127.0.0.1:PORT``."""
+        return self._require_aws().endpoint_url
+
+    @property
+    def ec2_session(self) -> boto3.Session:
+        """A boto3 session whose clients (EC2, SSM, STS, ...) talk to the sandbox only.
+
+        It carries dummy credentials and the sandbox's region; no ``endpoint_url`` is needed.
+        """
+        self._require_aws()
+        assert self._ec2_session is not None
+        return self._ec2_session
+
+    def new_aws_session(self) -> boto3.Session:
+        """A fresh session like :attr:`ec2_session` (event hooks registered on it stay local)."""
+        server = self._require_aws()
+        core = _SandboxBotocoreSession(server.endpoint_url, self.aws_account_id, self.region)
+        return boto3.Session(botocore_session=core, region_name=self.region)
+
+    def ec2_backend(self) -> Any:
+        """moto's in-process EC2 backend holding this sandbox's resources."""
+        self._require_aws()
+        return _moto.ec2_backend(self.aws_account_id, self.region)
+
+    def ssm_backend(self) -> Any:
+        """moto's in-process SSM backend of this sandbox (Run Command history, parameters)."""
+        self._require_aws()
+        from moto.ssm.models import ssm_backends
+
+        return ssm_backends[self.aws_account_id][self.region]
+
+    def seed_fleet(
+        self, n: int | None = None, *, profiles: Iterable[str] | None = None
+    ) -> SeededFleet:
+        """Create a VPC, the replication appliance and a fleet of source instances.
+
+        The network (VPC, subnets, security groups) and the appliance are created by the first
+        call; every call adds instances to them (names stay unique), so seeding is additive.
+
+        Args:
+            n: How many source instances. ``None``: one per default profile (every readiness
+                verdict covered). A number: a realistic mix over every profile and ~20 AMIs
+                (each profile at least once when ``n`` allows).
+            profiles: Only these profile keys (see :data:`ec2asr.testing.PROFILES`).
+
+        Returns:
+            What was created by this call, with each instance's intended verdict.
+
+        Raises:
+            InvalidInputError: ``n`` is below 1 or a profile key is unknown.
+        """
+        self._require_aws()
+        if self._seeder is None:
+            self._seeder = FleetSeeder(
+                self.ec2_session.client("ec2"), backend=self.ec2_backend, region=self.region
+            )
+        return self._seeder.seed(n, profiles=profiles)
