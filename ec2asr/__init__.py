@@ -21,6 +21,7 @@ from ec2asr.assessment import (
     azure_disk_for,
     azure_vm_size_for,
 )
+from ec2asr.aws import Ec2Discovery
 from ec2asr.azure.site_recovery import SiteRecoveryClient
 from ec2asr.errors import (
     AsrJobError,
@@ -81,6 +82,7 @@ __all__ = [
     "CutoverNotConfirmedError",
     "EbsVolume",
     "Ec2AsrError",
+    "Ec2Discovery",
     "EventKind",
     "Evidence",
     "EvidenceSource",

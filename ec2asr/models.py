@@ -420,6 +420,7 @@ class SourceMachine:
         boot_mode: ``legacy-bios``, ``uefi`` or ``uefi-preferred`` (or None when unknown).
         boot_mode_evidence: Where ``boot_mode`` came from.
         secure_boot: True/False when known (tag or SSM), None when unknown.
+        secure_boot_evidence: Where ``secure_boot`` came from.
         platform: EC2's ``Platform`` (``windows`` or None).
         platform_details: EC2's ``PlatformDetails`` (often empty on moto).
         image: The AMI.
@@ -458,6 +459,7 @@ class SourceMachine:
     iam_instance_profile: str | None
     ssm: SsmStatus
     launch_time: datetime | None = None
+    secure_boot_evidence: Evidence | None = None
 
     @property
     def private_ip(self) -> str | None:

@@ -23,6 +23,7 @@ EXPECTED = {
     "ConnectivityError",
     "CutoverNotConfirmedError",
     "EbsVolume",
+    "Ec2Discovery",
     "Ec2AsrError",
     "EventKind",
     "Evidence",

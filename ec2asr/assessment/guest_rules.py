@@ -230,6 +230,8 @@ def _secure_boot(machine: SourceMachine) -> tuple[bool | None, tuple[Evidence, .
     tag = tag_evidence(machine, TAG_SECURE_BOOT, "secure_boot")
     if tagged is not None and tag is not None:
         return tagged, (tag,)
+    if machine.secure_boot is not None and machine.secure_boot_evidence is not None:
+        return machine.secure_boot, (machine.secure_boot_evidence,)
     if machine.secure_boot is not None:
         source = EvidenceSource.SSM_INVENTORY if machine.ssm.managed else EvidenceSource.UNKNOWN
         detail = f"discovery reported Secure Boot {'on' if machine.secure_boot else 'off'}"

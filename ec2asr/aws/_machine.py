@@ -10,8 +10,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from ec2asr.aws.osdetect import detect_os, secure_boot_from_tags
 from ec2asr.models import (
     EbsVolume,
@@ -231,9 +229,6 @@ def build_machine(
         override=os_override,
     )
     secure_boot, secure_evidence = secure_boot_from_tags(tags)
-    if secure_evidence is not None:
-        # SourceMachine has no field of its own for this evidence: it travels with the OS facts.
-        os = attrs.evolve(os, evidence=(*os.evidence, secure_evidence))
     enis = sorted(
         (NetworkInterface.from_boto(eni) for eni in instance.get("NetworkInterfaces") or ()),
         key=lambda eni: eni.device_index,
@@ -258,6 +253,7 @@ def build_machine(
         boot_mode=boot_mode,
         boot_mode_evidence=boot_evidence,
         secure_boot=secure_boot,
+        secure_boot_evidence=secure_evidence,
         platform=instance.get("Platform"),
         platform_details=platform_details,
         image=image,

@@ -297,7 +297,9 @@ def test_secure_boot_tag_lands_on_the_machine_with_evidence() -> None:
     raw = instance(Tags=[{"Key": "ec2asr:secure-boot", "Value": "off"}])
     machine = build(raw)
     assert machine.secure_boot is False
-    assert machine.os.evidence_for("secure_boot")[0].source is EvidenceSource.TAG
+    assert machine.secure_boot_evidence is not None
+    assert machine.secure_boot_evidence.source is EvidenceSource.TAG
+    assert machine.os.evidence_for("secure_boot") == ()
     assert build().secure_boot is None
 
 
