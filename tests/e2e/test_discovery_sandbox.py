@@ -160,7 +160,8 @@ def test_evidence_details_for_the_tricky_profiles(machines: dict[str, SourceMach
     uefi = machines["uefi"]
     assert uefi.boot_mode_evidence is not None
     assert "AMI" in uefi.boot_mode_evidence.detail
-    assert uefi.os.evidence_for("secure_boot")[0].source is EvidenceSource.TAG
+    assert uefi.secure_boot_evidence is not None
+    assert uefi.secure_boot_evidence.source is EvidenceSource.TAG
     store = machines["instance-store"].instance_store[0]
     assert (store.size_gb, store.disk_type) == (150, "ssd")
     sql = machines["win2019-sql"]
