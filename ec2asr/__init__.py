@@ -3,7 +3,26 @@
 The public surface is what ``__all__`` lists; everything else is an implementation detail.
 """
 
+from ec2asr._secret import Secret
 from ec2asr._version import __version__
+from ec2asr.assessment import (
+    AzureDisk,
+    AzureDiskType,
+    AzureVmSize,
+    Finding,
+    MachineReadiness,
+    ReadinessReport,
+    Severity,
+    SizeFamily,
+    SupportedOs,
+    SupportMatrix,
+    Verdict,
+    assess,
+    azure_disk_for,
+    azure_vm_size_for,
+)
+from ec2asr.aws import Ec2Discovery
+from ec2asr.azure.site_recovery import SiteRecoveryClient
 from ec2asr.errors import (
     AsrJobError,
     AwsError,
@@ -25,6 +44,9 @@ from ec2asr.errors import (
     MobilityError,
     ReadinessError,
 )
+from ec2asr.events import EventKind, MigrationEvent
+from ec2asr.migration.journal import Journal
+from ec2asr.migration.stages import MachineStatus, Stage
 from ec2asr.models import (
     EbsVolume,
     Evidence,
@@ -41,6 +63,7 @@ from ec2asr.models import (
     SourceMachine,
     SsmStatus,
 )
+from ec2asr.settings import ReplicationPolicy, TargetSettings
 
 __all__ = [
     "AsrJobError",
@@ -48,16 +71,22 @@ __all__ = [
     "AwsPermissionError",
     "AwsThrottlingError",
     "AzureConflictError",
+    "AzureDisk",
+    "AzureDiskType",
     "AzureError",
     "AzurePermissionError",
     "AzureResourceNotFoundError",
     "AzureThrottlingError",
+    "AzureVmSize",
     "ConnectivityError",
     "CutoverNotConfirmedError",
     "EbsVolume",
     "Ec2AsrError",
+    "Ec2Discovery",
+    "EventKind",
     "Evidence",
     "EvidenceSource",
+    "Finding",
     "ImageInfo",
     "InstanceStorageDisk",
     "InstanceStoreVolume",
@@ -65,16 +94,34 @@ __all__ = [
     "InstancesNotFoundError",
     "InvalidInputError",
     "InvalidStateError",
+    "Journal",
     "JournalLockedError",
+    "MachineReadiness",
+    "MachineStatus",
     "MigrationError",
+    "MigrationEvent",
     "MobilityError",
     "NetworkInterface",
     "OsFamily",
     "OsInfo",
     "ReadinessError",
+    "ReadinessReport",
+    "ReplicationPolicy",
+    "Secret",
     "SecurityGroup",
     "SecurityGroupRule",
+    "Severity",
+    "SiteRecoveryClient",
+    "SizeFamily",
     "SourceMachine",
     "SsmStatus",
+    "Stage",
+    "SupportMatrix",
+    "SupportedOs",
+    "TargetSettings",
+    "Verdict",
     "__version__",
+    "assess",
+    "azure_disk_for",
+    "azure_vm_size_for",
 ]

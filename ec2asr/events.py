@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import enum
 import logging
-import types
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 import attrs
+
+from ec2asr._frozen import frozen_map as _frozen
 
 __all__ = ["EventCallback", "EventKind", "MigrationEvent"]
 
@@ -52,10 +53,6 @@ _LEVELS = {
     EventKind.FAILED: logging.ERROR,
     EventKind.INFO: logging.INFO,
 }
-
-
-def _frozen(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return types.MappingProxyType(dict(value or {}))
 
 
 @attrs.frozen

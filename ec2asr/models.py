@@ -8,12 +8,13 @@ with boto3 dictionaries.
 from __future__ import annotations
 
 import enum
-import types
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
+
+from ec2asr._frozen import frozen_map as _frozen_map
 
 __all__ = [
     "EbsVolume",
@@ -31,10 +32,6 @@ __all__ = [
     "SourceMachine",
     "SsmStatus",
 ]
-
-
-def _frozen_map(value: Mapping[str, str] | None) -> Mapping[str, str]:
-    return types.MappingProxyType(dict(value or {}))
 
 
 class EvidenceSource(str, enum.Enum):
@@ -423,6 +420,7 @@ class SourceMachine:
         boot_mode: ``legacy-bios``, ``uefi`` or ``uefi-preferred`` (or None when unknown).
         boot_mode_evidence: Where ``boot_mode`` came from.
         secure_boot: True/False when known (tag or SSM), None when unknown.
+        secure_boot_evidence: Where ``secure_boot`` came from.
         platform: EC2's ``Platform`` (``windows`` or None).
         platform_details: EC2's ``PlatformDetails`` (often empty on moto).
         image: The AMI.
@@ -461,6 +459,7 @@ class SourceMachine:
     iam_instance_profile: str | None
     ssm: SsmStatus
     launch_time: datetime | None = None
+    secure_boot_evidence: Evidence | None = None
 
     @property
     def private_ip(self) -> str | None:

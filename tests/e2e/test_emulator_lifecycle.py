@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from azure.core.rest import HttpRequest
-from contract.models_map import body_problems
+from tests.contract.models_map import body_problems
 
 from ec2asr.testing.emulator import AsrEmulator, DiskSpec, MachineSpec, SimulatedClock
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from asr_helpers import new_emulator, setup_policy
+from tests.asr_helpers import new_emulator, setup_policy
 
 from ec2asr.testing.emulator import AsrEmulator
 

@@ -7,7 +7,7 @@ import itertools
 from typing import Any
 
 import pytest
-from asr_helpers import enable_input, finish, items_api, linux_spec, protect, windows_spec
+from tests.asr_helpers import enable_input, finish, items_api, linux_spec, protect, windows_spec
 from azure.core.exceptions import HttpResponseError
 
 from ec2asr.testing.emulator import (

@@ -9,7 +9,7 @@ import urllib.request
 from typing import Any
 
 import pytest
-from asr_helpers import finish, items_api, linux_spec, protect
+from tests.asr_helpers import finish, items_api, linux_spec, protect
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from ec2asr.testing.emulator import NEVER_FINISHES, AsrEmulator

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asr_helpers import linux_spec, windows_spec
+from tests.asr_helpers import linux_spec, windows_spec
 from azure.core.rest import HttpRequest
 
 from ec2asr.testing.emulator import AsrEmulator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from asr_helpers import finish, items_api, linux_spec, protect
+from tests.asr_helpers import finish, items_api, linux_spec, protect
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ec2asr.testing.emulator import AsrEmulator

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from asr_helpers import enable_input, items_api, linux_spec
+from tests.asr_helpers import enable_input, items_api, linux_spec
 
 from ec2asr.testing.emulator import AsrEmulator
 

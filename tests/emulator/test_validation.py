@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from asr_helpers import arm, enable_input, items_api, linux_spec, windows_spec
+from tests.asr_helpers import arm, enable_input, items_api, linux_spec, windows_spec
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
 from ec2asr.testing.emulator import AsrEmulator

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from asr_helpers import START
+from tests.asr_helpers import START
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ec2asr.testing.emulator import AsrEmulator, SimulatedClock

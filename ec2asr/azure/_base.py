@@ -1,0 +1,186 @@
+"""The plumbing shared by the SiteRecoveryClient's operation groups: SDK clients, pipeline, LROs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from azure.core.credentials import TokenCredential
+from azure.core.pipeline.transport import RequestsTransport
+from azure.core.rest import HttpRequest
+from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+
+from ec2asr.azure._errors import translating
+from ec2asr.azure._pipeline import (
+    ArmRateLimiter,
+    LoopbackBearerPolicy,
+    ThrottleRetryPolicy,
+    is_loopback_url,
+)
+from ec2asr.azure.operation import AsrOperation
+from ec2asr.errors import InvalidInputError
+
+T = TypeVar("T")
+
+ARM_SCOPE = "https://management.azure.com/.default"
+
+
+class _SleepingTransport(RequestsTransport):  # type: ignore[misc]
+    """requests transport whose ``sleep`` (used by retries and SDK pollers) is injectable."""
+
+    def __init__(self, *, sleep: Callable[[float], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sleep_fn = sleep
+
+    def sleep(self, duration: float) -> None:
+        self._sleep_fn(duration)
+
+
+class ClientBase:
+    """SDK clients, the shared pipeline settings and the LRO helper."""
+
+    _sdk_client: SiteRecoveryManagementClient | None
+    _vaults_client: Any
+
+    def __init__(
+        self,
+        credential: TokenCredential | None,
+        subscription_id: str,
+        *,
+        resource_group: str,
+        vault: str,
+        base_url: str | None = None,
+        rate_limiter: ArmRateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        polling_interval: float = 30.0,
+        retry_total: int = 8,
+        client: SiteRecoveryManagementClient | None = None,
+        vaults_client: Any = None,
+        **sdk_kwargs: Any,
+    ) -> None:
+        for label, value in (
+            ("subscription_id", subscription_id),
+            ("resource_group", resource_group),
+            ("vault", vault),
+        ):
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInputError(f"{label} must be a non-empty string")
+        if credential is None and client is None:
+            raise InvalidInputError("a credential (or a ready SDK client) is required")
+        self._credential = credential
+        self.subscription_id = subscription_id
+        self.resource_group = resource_group
+        self.vault = vault
+        self.base_url = base_url
+        self.rate_limiter = rate_limiter or ArmRateLimiter(clock=clock, sleep=sleep)
+        self._sleep = sleep
+        self._clock = clock
+        self.polling_interval = polling_interval
+        self._retry_total = retry_total
+        self._sdk_kwargs = sdk_kwargs
+        self._sdk_client = client
+        self._vaults_client = vaults_client
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(subscription_id={self.subscription_id!r}, "
+            f"resource_group={self.resource_group!r}, vault={self.vault!r})"
+        )
+
+    # -- SDK clients -----------------------------------------------------------------------
+
+    @property
+    def _cred(self) -> TokenCredential:
+        if self._credential is None:
+            raise InvalidInputError("this client was given SDK clients, not a credential")
+        return self._credential
+
+    def _pipeline_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "per_retry_policies": [self.rate_limiter.policy()],
+            "retry_policy": ThrottleRetryPolicy(sleep=self._sleep, retry_total=self._retry_total),
+            "transport": _SleepingTransport(sleep=self._sleep),
+            "polling_interval": self.polling_interval,
+        }
+        if self.base_url and is_loopback_url(self.base_url) and self.base_url.startswith("http:"):
+            kwargs["authentication_policy"] = LoopbackBearerPolicy(self._cred, ARM_SCOPE)
+        kwargs.update(self._sdk_kwargs)
+        return kwargs
+
+    @property
+    def sdk(self) -> SiteRecoveryManagementClient:
+        """The underlying ``SiteRecoveryManagementClient`` (created on first use)."""
+        if self._sdk_client is None:
+            self._sdk_client = SiteRecoveryManagementClient(
+                self._cred,
+                self.subscription_id,
+                base_url=self.base_url,
+                **self._pipeline_kwargs(),
+            )
+        return self._sdk_client
+
+    @property
+    def vaults_sdk(self) -> Any:
+        """The underlying ``RecoveryServicesClient`` (created on first use)."""
+        if self._vaults_client is None:
+            from azure.mgmt.recoveryservices import RecoveryServicesClient
+
+            self._vaults_client = RecoveryServicesClient(
+                self._cred,
+                self.subscription_id,
+                base_url=self.base_url,
+                **self._pipeline_kwargs(),
+            )
+        return self._vaults_client
+
+    @property
+    def _rv(self) -> tuple[str, str]:
+        return self.resource_group, self.vault
+
+    @property
+    def vault_id(self) -> str:
+        """The vault's ARM id (ASR spells it with ``/Subscriptions/``)."""
+        return (
+            f"/Subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.RecoveryServices/vaults/{self.vault}"
+        )
+
+    # -- raw requests (OffAzure, operation status) ---------------------------------------
+
+    def _send(self, request: HttpRequest) -> Any:
+        return self.sdk.send_request(request)
+
+    def _get_json(self, url: str, *, what: str) -> dict[str, Any]:
+        with translating(what):
+            response = self._send(HttpRequest("GET", url))
+            response.raise_for_status()
+            body = response.json()
+        return body if isinstance(body, dict) else {}
+
+    def _list_json(self, url: str, *, what: str) -> Iterator[dict[str, Any]]:
+        next_url: str | None = url
+        while next_url:
+            body = self._get_json(next_url, what=what)
+            yield from body.get("value") or ()
+            next_url = body.get("nextLink")
+
+    # -- LROs ----------------------------------------------------------------------------
+
+    def _begin(
+        self, what: str, begin: Callable[..., Any], fetch: Callable[[], T]
+    ) -> AsrOperation[T]:
+        with translating(what):
+            poller = begin(polling=False)
+            initial = poller.polling_method()._initial_response
+            token = poller.continuation_token()
+        return AsrOperation.from_initial(
+            initial,
+            what=what,
+            send=self._send,
+            fetch=fetch,
+            continuation_token=token,
+            sleep=self._sleep,
+            default_interval=self.polling_interval,
+        )

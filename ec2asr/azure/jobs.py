@@ -1,0 +1,226 @@
+"""``JobTracker``: one poller for every in-flight ASR operation.
+
+Polling one operation-status URL per machine makes a fleet of a thousand machines cost a
+thousand reads per cycle. The tracker instead sweeps ``replicationJobs`` (one paginated list of
+the jobs started since the oldest in-flight operation) and, when asked, the vault's protected
+items (one paginated list) per cycle, and matches each job to its operation by job name — or,
+when ASR named no job, by the item it targets, its scenario and its start time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ec2asr.azure.items import AsrJob, ProtectedItem
+from ec2asr.azure.operation import AsrOperation
+from ec2asr.errors import AsrJobError
+
+if TYPE_CHECKING:
+    from ec2asr.azure.site_recovery import SiteRecoveryClient
+
+__all__ = ["JobTracker", "SweepResult", "TrackedOperation"]
+
+SCENARIOS: Mapping[str, frozenset[str]] = {
+    "enable-replication": frozenset({"EnableDr", "EnableProtection", "EnableReplication"}),
+    "test-failover": frozenset({"TestFailover"}),
+    "test-failover-cleanup": frozenset({"TestFailoverCleanup"}),
+    "unplanned-failover": frozenset({"UnplannedFailover", "Failover"}),
+    "commit": frozenset({"Commit", "CommitFailover", "FailoverCommit"}),
+    "cancel-failover": frozenset({"CancelFailover", "FailoverCancel"}),
+    "complete-migration": frozenset({"DisableDr", "DisableProtection", "RemoveProtection"}),
+}
+"""ASR scenario names per ec2asr step, used only when ASR did not name the job."""
+
+_SKEW = timedelta(minutes=5)
+
+
+@attrs.define
+class TrackedOperation:
+    """An ASR operation the tracker follows.
+
+    Attributes:
+        key: The caller's key (``"i-0abc:unplanned-failover"``).
+        step: The ec2asr step name (a key of :data:`SCENARIOS`).
+        item_name: The protected item (or recovery plan) it acts on.
+        job_name: The ASR job, once known.
+        issued_at: When it was issued (UTC), to match jobs when no name is known.
+        state: The job's last state (``None`` until seen).
+        job: The last job seen.
+    """
+
+    key: str
+    step: str
+    item_name: str | None
+    job_name: str | None
+    issued_at: datetime
+    polling_url: str | None = None
+    state: str | None = None
+    job: AsrJob | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True when its job reached a terminal state."""
+        return self.job is not None and self.job.is_terminal
+
+    @property
+    def succeeded(self) -> bool:
+        """True when its job succeeded."""
+        return self.job is not None and self.job.succeeded
+
+    def error(self) -> AsrJobError | None:
+        """The job's error when it ended badly, else None."""
+        if self.job is None or not self.job.is_terminal or self.job.succeeded:
+            return None
+        return self.job.to_error()
+
+
+@attrs.frozen
+class SweepResult:
+    """What one sweep learned.
+
+    Attributes:
+        finished: Operations whose jobs reached a terminal state in this sweep.
+        items: The vault's protected items by name (when the sweep read them).
+        calls: ARM calls the sweep made (pages included).
+    """
+
+    finished: tuple[TrackedOperation, ...]
+    items: Mapping[str, ProtectedItem] = attrs.field(factory=dict, hash=False)
+    calls: int = 0
+
+
+class JobTracker:
+    """Follows many ASR operations with one sweep per cycle.
+
+    Args:
+        client: The SiteRecoveryClient whose jobs it reads.
+        interval: Seconds between sweeps (ASR's ``Retry-After`` raises it, never lowers it).
+        sleep: How to wait between sweeps (injectable).
+        now: Returns the current UTC time (injectable).
+    """
+
+    def __init__(
+        self,
+        client: SiteRecoveryClient,
+        *,
+        interval: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self._client = client
+        self.interval = interval
+        self._sleep = sleep
+        self._now = now
+        self._ops: dict[str, TrackedOperation] = {}
+        self._retry_after: float = 0.0
+        self.sweeps = 0
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ops
+
+    def get(self, key: str) -> TrackedOperation | None:
+        """The tracked operation under ``key``, or None."""
+        return self._ops.get(key)
+
+    def track(
+        self,
+        key: str,
+        *,
+        step: str,
+        item_name: str | None,
+        operation: AsrOperation[Any] | None = None,
+        job_name: str | None = None,
+        issued_at: datetime | None = None,
+    ) -> TrackedOperation:
+        """Start following an operation (a fresh one, or one resumed from the journal)."""
+        if operation is not None:
+            job_name = job_name or operation.job_name
+            if operation.retry_after:
+                self._retry_after = max(self._retry_after, operation.retry_after)
+        tracked = TrackedOperation(
+            key=key,
+            step=step,
+            item_name=item_name,
+            job_name=job_name,
+            issued_at=issued_at or self._now(),
+            polling_url=operation.polling_url if operation is not None else None,
+        )
+        self._ops[key] = tracked
+        return tracked
+
+    def forget(self, key: str) -> None:
+        """Stop following ``key`` (no error when unknown)."""
+        self._ops.pop(key, None)
+
+    def pending(self) -> list[TrackedOperation]:
+        """Operations not finished yet."""
+        return [op for op in self._ops.values() if not op.finished]
+
+    def sweep(self, *, read_items: bool = False) -> SweepResult:
+        """Read the jobs (and optionally the protected items) once; update every operation.
+
+        Raises:
+            AzureError: Azure refused or failed the reads.
+        """
+        self.sweeps += 1
+        counter = self._client.rate_limiter.counter
+        before = counter.total
+        finished: list[TrackedOperation] = []
+        pending = self.pending()
+        if pending:
+            since = min(op.issued_at for op in pending) - _SKEW
+            jobs = list(self._client.list_jobs(start_time=since))
+            finished = self._match(pending, jobs)
+        items: dict[str, ProtectedItem] = {}
+        if read_items:
+            items = {i.name: i for i in self._client.list_protected_items()}
+        return SweepResult(finished=tuple(finished), items=items, calls=counter.total - before)
+
+    def _match(
+        self, pending: Iterable[TrackedOperation], jobs: list[AsrJob]
+    ) -> list[TrackedOperation]:
+        by_name = {j.name: j for j in jobs}
+        claimed = {op.job_name for op in self._ops.values() if op.job_name}
+        finished = []
+        for op in pending:
+            job = by_name.get(op.job_name) if op.job_name else None
+            if job is None and op.job_name is None:
+                job = self._guess(op, jobs, claimed)
+                if job is not None:
+                    op.job_name = job.name
+                    claimed.add(job.name)
+            if job is None:
+                continue
+            op.job = job
+            op.state = job.state
+            if job.is_terminal:
+                finished.append(op)
+        return finished
+
+    def _guess(self, op: TrackedOperation, jobs: list[AsrJob], claimed: set[str]) -> AsrJob | None:
+        scenarios = SCENARIOS.get(op.step, frozenset())
+        candidates = [
+            j
+            for j in jobs
+            if j.name not in claimed
+            and j.target_object_name == op.item_name
+            and (not scenarios or j.scenario_name in scenarios)
+            and (j.start_time is None or j.start_time >= op.issued_at - _SKEW)
+        ]
+        candidates.sort(key=lambda j: j.start_time or op.issued_at)
+        return candidates[0] if candidates else None
+
+    def wait(self) -> float:
+        """Sleep until the next sweep is due; return the seconds slept."""
+        delay = max(self.interval, self._retry_after)
+        if delay > 0:
+            self._sleep(delay)
+        return delay

@@ -1,0 +1,1 @@
+"""Mobility-agent installation strategies: push, manual (SSM Run Command or script bundles)."""
