@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -253,7 +254,27 @@ class AgentBridge:
         self._seen: set[str] = set()
         self._lock = threading.Lock()
 
-    def sync(self) -> None:
+    def after_moto_request(self, environ: dict[str, Any]) -> None:
+        """moto answered a request: register agents installed by a new ``SendCommand``.
+
+        moto adds every instance of the account to a command sent with ``InstanceIds`` only (it
+        expands the empty ``Targets`` to all instances); the request body says which instances
+        the command really ran on.
+        """
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target.startswith("AmazonSSM."):
+            return
+        requested: set[str] | None = None
+        if target == "AmazonSSM.SendCommand":
+            try:
+                body = json.loads(environ.get("ec2asr.body") or b"{}")
+            except ValueError:
+                body = {}
+            if not body.get("Targets"):
+                requested = set(body.get("InstanceIds") or [])
+        self.sync(requested)
+
+    def sync(self, requested: set[str] | None = None) -> None:
         """Process every Run Command not seen yet (cheap when there is none)."""
         with self._lock:
             backend = self._ssm()
@@ -261,15 +282,17 @@ class AgentBridge:
                 if command.command_id in self._seen:
                     continue
                 self._seen.add(command.command_id)
-                self._process(backend, command)
+                self._process(backend, command, requested)
 
-    def _process(self, backend: Any, command: Any) -> None:
+    def _process(self, backend: Any, command: Any, requested: set[str] | None) -> None:
         commands = (command.parameters or {}).get("commands") or []
         script = parse_mobility_script(str(command.document_name), [str(c) for c in commands])
         if not script.relevant:
             return
         for invocation in command.invocations:
             instance_id = invocation["InstanceId"]
+            if requested is not None and instance_id not in requested:
+                continue
             spec = self._spec_for(instance_id)
             if script.problems:
                 reason = "; ".join(script.problems)
@@ -285,7 +308,7 @@ class AgentBridge:
             if parameter is not None:
                 value = (
                     parameter.decrypt(parameter.value)
-                    if parameter.type == "SecureString"
+                    if parameter.parameter_type == "SecureString"
                     else parameter.value
                 )
             event = self._emulator.run_configurator(spec, value, command_id=command.command_id)

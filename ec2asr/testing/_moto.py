@@ -14,6 +14,7 @@ place; both are restored when the last sandbox stops.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -143,6 +144,12 @@ class _NotImplementedAs501:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
+            if self._after and "HTTP_X_AMZ_TARGET" in environ:
+                # Keep the JSON body for the hooks: moto consumes wsgi.input.
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                body = environ["wsgi.input"].read(length) if length else b""
+                environ["wsgi.input"] = io.BytesIO(body)
+                environ["ec2asr.body"] = body
             result = self._app(environ, start_response)
             for hook in list(self._after):
                 hook(environ)

@@ -261,13 +261,7 @@ class Sandbox:
         bridge = self._bridge
         emulator.add_request_hook(bridge.sync)
         assert self._moto is not None
-        self._moto.add_after_request(
-            lambda environ: (
-                bridge.sync()
-                if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("AmazonSSM.")
-                else None
-            )
-        )
+        self._moto.add_after_request(bridge.after_moto_request)
 
     def _stop_azure(self) -> None:
         if self._emulator is not None:

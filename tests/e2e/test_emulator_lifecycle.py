@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from azure.core.rest import HttpRequest
-from tests.contract.models_map import body_problems
 
 from ec2asr.testing.emulator import AsrEmulator, DiskSpec, MachineSpec, SimulatedClock
+from tests.contract.models_map import body_problems
 
 pytestmark = pytest.mark.e2e
 

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.asr_helpers import new_emulator, setup_policy
 
 from ec2asr.testing.emulator import AsrEmulator
+from tests.asr_helpers import new_emulator, setup_policy
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import itertools
 from typing import Any
 
 import pytest
-from tests.asr_helpers import enable_input, finish, items_api, linux_spec, protect, windows_spec
 from azure.core.exceptions import HttpResponseError
 
 from ec2asr.testing.emulator import (
@@ -17,6 +16,7 @@ from ec2asr.testing.emulator import (
     Reachability,
     ec2_bios_guid,
 )
+from tests.asr_helpers import enable_input, finish, items_api, linux_spec, protect, windows_spec
 
 
 class Network:

@@ -9,10 +9,10 @@ import urllib.request
 from typing import Any
 
 import pytest
-from tests.asr_helpers import finish, items_api, linux_spec, protect
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from ec2asr.testing.emulator import NEVER_FINISHES, AsrEmulator
+from tests.asr_helpers import finish, items_api, linux_spec, protect
 
 TFO = {
     "properties": {

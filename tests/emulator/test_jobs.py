@@ -6,10 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from tests.asr_helpers import START, enable_input, finish, items_api, linux_spec, protect
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ec2asr.testing.emulator import AsrEmulator, JobError
+from tests.asr_helpers import START, enable_input, finish, items_api, linux_spec, protect
 
 TFO = {
     "properties": {

@@ -7,10 +7,10 @@ import urllib.request
 from typing import Any
 
 import pytest
-from tests.asr_helpers import finish, items_api, linux_spec, new_emulator, protect
 from azure.core.exceptions import HttpResponseError
 
 from ec2asr.testing.emulator import AsrEmulator, JobError
+from tests.asr_helpers import finish, items_api, linux_spec, new_emulator, protect
 
 TFO = {
     "properties": {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.asr_helpers import linux_spec, windows_spec
 from azure.core.rest import HttpRequest
 
 from ec2asr.testing.emulator import AsrEmulator
+from tests.asr_helpers import linux_spec, windows_spec
 
 
 def _get(client: Any, url: str) -> Any:

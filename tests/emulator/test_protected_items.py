@@ -6,10 +6,10 @@ import itertools
 from typing import Any
 
 import pytest
-from tests.asr_helpers import enable_input, finish, items_api, linux_spec, protect
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ec2asr.testing.emulator import AsrEmulator
+from tests.asr_helpers import enable_input, finish, items_api, linux_spec, protect
 
 UFO = {
     "properties": {

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.asr_helpers import finish, items_api, linux_spec, protect
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ec2asr.testing.emulator import AsrEmulator
+from tests.asr_helpers import finish, items_api, linux_spec, protect
 
 PLAN = "wave1"
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from tests.asr_helpers import enable_input, items_api, linux_spec
-
 from ec2asr.testing.emulator import AsrEmulator
+from tests.asr_helpers import enable_input, items_api, linux_spec
 
 COUNT = 300
 

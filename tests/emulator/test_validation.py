@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.asr_helpers import arm, enable_input, items_api, linux_spec, windows_spec
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
 from ec2asr.testing.emulator import AsrEmulator
 from ec2asr.testing.emulator.validation import check_vm_name
+from tests.asr_helpers import arm, enable_input, items_api, linux_spec, windows_spec
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.asr_helpers import START
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ec2asr.testing.emulator import AsrEmulator, SimulatedClock
+from tests.asr_helpers import START
 
 
 @pytest.fixture
