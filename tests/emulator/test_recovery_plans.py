@@ -144,7 +144,7 @@ def test_unplanned_failover_and_commit(
         }
     }
     plan = finish(emulator, plans.begin_unplanned_failover(rg, vault, PLAN, body))
-    assert plan.properties.allowed_operations == ["Commit"]
+    assert plan.properties.allowed_operations == ["Commit", "CancelFailover"]
     items, args = items_api(emulator, client)
     assert {items.get(*args, i.name).properties.protection_state for i in protected} == {
         "UnplannedFailoverCommitPendingStatesBegin"
@@ -203,3 +203,22 @@ def test_manual_action_suspends_until_resume(
     assert {items.get(*args, i.name).properties.test_failover_state for i in protected} == {
         "TestFailoverCompleted"
     }
+
+
+def test_failover_cancel_on_a_plan(
+    emulator: AsrEmulator, client: Any, protected: list[Any]
+) -> None:
+    plans = client.replication_recovery_plans
+    rg, vault = emulator.resource_group, emulator.vault
+    finish(
+        emulator, plans.begin_create(rg, vault, PLAN, _plan_body(emulator, [protected])), seconds=60
+    )
+    body = {"properties": {"failoverDirection": "PrimaryToRecovery"}}
+    plan = finish(emulator, plans.begin_unplanned_failover(rg, vault, PLAN, body))
+    assert set(plan.properties.allowed_operations) == {"Commit", "CancelFailover"}
+    plan = finish(emulator, plans.begin_failover_cancel(rg, vault, PLAN))
+    items, args = items_api(emulator, client)
+    assert {items.get(*args, i.name).properties.protection_state for i in protected} == {
+        "Protected"
+    }
+    assert "UnplannedFailover" in plan.properties.allowed_operations

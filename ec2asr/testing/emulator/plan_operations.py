@@ -266,6 +266,35 @@ def plan_failover_commit(ctx: Context) -> Response:
     )
 
 
+def plan_failover_cancel(ctx: Context) -> Response:
+    """POST failoverCancel on a plan: undo the items' uncommitted failovers."""
+
+    def prepare(item: ProtectedItem) -> Callable[[datetime], None]:
+        item.phase = "cancelling"
+
+        def done(_: datetime) -> None:
+            item.phase = "protected"
+            item.active_location = "Primary"
+            item.failover_recovery_point = None
+            if item.replication:
+                item.replication.stopped = None
+
+        return done
+
+    def failed(item: ProtectedItem) -> None:
+        item.phase = "failed_over"
+
+    return _run_plan(
+        ctx,
+        operation="CancelFailover",
+        scenario="CancelFailover",
+        friendly="Cancel failover",
+        duration=ctx.emulator.timings.failover_cancel,
+        prepare=prepare,
+        on_item_failed=failed,
+    )
+
+
 def plan_planned_failover(ctx: Context) -> Response:
     """POST plannedFailover on a plan: InMageRcm items have no planned failover."""
     vault, plan = plan_of(ctx)
@@ -304,6 +333,13 @@ ROUTES = [
         _PLAN + "/failoverCommit",
         "ReplicationRecoveryPlans_FailoverCommit",
         plan_failover_commit,
+        write=True,
+    ),
+    Route(
+        "POST",
+        _PLAN + "/failoverCancel",
+        "ReplicationRecoveryPlans_FailoverCancel",
+        plan_failover_cancel,
         write=True,
     ),
     Route(
