@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import enum
-from functools import total_ordering
 
 __all__ = ["MachineStatus", "Stage"]
 
 
-@total_ordering
 class Stage(str, enum.Enum):
     """Where a machine is in the migration; stages are ordered (``PROTECTED < COMPLETED``).
 
@@ -45,10 +43,30 @@ class Stage(str, enum.Enum):
         """Position in the order of stages (0 for ``PLANNED``)."""
         return _ORDER[self]
 
+    # Stage is a str: its inherited comparisons are alphabetical, so all four are defined here
+    # (functools.total_ordering would keep str's).
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Stage):
             return NotImplemented
         return _ORDER[self] < _ORDER[other]
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Stage):
+            return NotImplemented
+        return _ORDER[self] <= _ORDER[other]
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Stage):
+            return NotImplemented
+        return _ORDER[self] > _ORDER[other]
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Stage):
+            return NotImplemented
+        return _ORDER[self] >= _ORDER[other]
+
+    def __hash__(self) -> int:
+        return str.__hash__(self)
 
     def __str__(self) -> str:
         return self.value

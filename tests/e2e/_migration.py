@@ -1,0 +1,82 @@
+"""Helpers for end-to-end migration tests on the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import ec2asr
+from ec2asr.migration.facade import Migration
+from ec2asr.mobility.base import InstallContext, InstallResult, InstallState
+from ec2asr.models import SourceMachine
+from ec2asr.testing import Sandbox
+
+RG = "/subscriptions/00000000-0000-4000-8000-0000000ec2a5/resourceGroups/target-rg"
+TARGET = ec2asr.TargetSettings(
+    resource_group_id=RG,
+    network_id=RG + "/providers/Microsoft.Network/virtualNetworks/prod-vnet",
+    subnet_name="default",
+    log_storage_account_id=RG + "/providers/Microsoft.Storage/storageAccounts/cache01",
+    test_network_id=RG + "/providers/Microsoft.Network/virtualNetworks/test-vnet",
+)
+
+
+class AgentsByHand:
+    """A user-written installer (the Protocol's one method): the agents were installed by
+    hand, so it only registers them with the appliance, through the sandbox."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.calls: list[list[str]] = []
+
+    def install(
+        self, machines: Sequence[SourceMachine], context: InstallContext
+    ) -> Sequence[InstallResult]:
+        ids = [m.instance_id for m in machines]
+        self.calls.append(ids)
+        self.sandbox.register_agents(ids)
+        return [InstallResult(i, InstallState.INSTALLED, "agent registered by hand") for i in ids]
+
+
+def make_migration(
+    sandbox: Sandbox, journal: Path, installer: Any = None, **kwargs: Any
+) -> Migration:
+    """A Migration on the sandbox, polling fast, on the emulator's clock."""
+    discovery = ec2asr.Ec2Discovery(sandbox.new_aws_session())
+    asr = ec2asr.SiteRecoveryClient(
+        sandbox.credential,
+        sandbox.subscription_id,
+        resource_group=sandbox.resource_group,
+        vault=sandbox.vault,
+        base_url=sandbox.base_url,
+        polling_interval=0,
+        sleep=lambda seconds: None,
+    )
+    kwargs.setdefault("poll_interval", 0.02)
+    return Migration(
+        ec2=discovery,
+        asr=asr,
+        installer=installer or AgentsByHand(sandbox),
+        target=kwargs.pop("target", TARGET),
+        policy=kwargs.pop("policy", ec2asr.ReplicationPolicy()),
+        journal=journal,
+        now=sandbox.emulator.now,
+        **kwargs,
+    )
+
+
+def writes_by_item(sandbox: Sandbox) -> dict[str, list[str]]:
+    """The emulator's accepted writes on protected items: item name -> operations."""
+    out: dict[str, list[str]] = {}
+    for w in sandbox.emulator.writes:
+        parts = w.path.split("?")[0].split("/")
+        lowered = [p.lower() for p in parts]
+        if "replicationprotecteditems" not in lowered:
+            continue
+        i = lowered.index("replicationprotecteditems")
+        if i + 1 >= len(parts):
+            continue
+        op = parts[i + 2] if i + 2 < len(parts) else w.method
+        out.setdefault(parts[i + 1], []).append(op)
+    return out

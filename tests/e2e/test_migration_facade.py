@@ -1,0 +1,182 @@
+"""The Migration facade end to end on the sandbox (a user-written installer; the shipped
+strategies have their own end-to-end tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import ec2asr
+from ec2asr.errors import CutoverNotConfirmedError, JournalLockedError
+from ec2asr.events import EventKind, MigrationEvent
+from ec2asr.migration.plan import RecoveryPlanSpec
+from ec2asr.migration.stages import MachineStatus, Stage
+from ec2asr.testing import Sandbox
+from tests.e2e._migration import AgentsByHand, make_migration, writes_by_item
+
+PROFILES = ["win2016", "win2019", "rhel67"]
+
+
+def _fleet(sandbox: Sandbox, profiles: list[str] = PROFILES) -> list[ec2asr.SourceMachine]:
+    fleet = sandbox.seed_fleet(profiles=profiles)
+    return ec2asr.Ec2Discovery(sandbox.new_aws_session()).discover(instance_ids=fleet.instance_ids)
+
+
+def _states(sandbox: Sandbox, ids: list[str]) -> dict[str, str]:
+    ec2 = sandbox.new_aws_session().client("ec2")
+    out = {}
+    for r in ec2.describe_instances(InstanceIds=ids)["Reservations"]:
+        for i in r["Instances"]:
+            out[i["InstanceId"]] = i["State"]["Name"]
+    return out
+
+
+def test_whole_migration_per_machine(tmp_path: Path) -> None:
+    events: list[MigrationEvent] = []
+    with Sandbox() as sandbox:
+        machines = _fleet(sandbox)
+        ids = [m.instance_id for m in machines]
+        with make_migration(sandbox, tmp_path / "j.sqlite", on_event=events.append) as migration:
+            plan = migration.plan(machines)
+            assert len(plan.to_migrate) == len(machines)
+            report = migration.run(plan, confirm_cutover=True)
+        assert {m.stage for m in report} == {Stage.COMPLETED}, str(report)
+        assert all(m.rpo_at_failover_seconds is not None for m in report)
+        writes = writes_by_item(sandbox)
+        for iid in ids:
+            ops = writes[iid]
+            assert ops.count("PUT") == 1
+            assert ops.count("unplannedFailover") == 1
+            assert ops.count("failoverCommit") == 1
+            assert ops.count("remove") == 1
+            assert ops.count("testFailover") == 1
+            assert ops.count("testFailoverCleanup") == 1
+        # Sources stopped (never terminated) and tagged with their Azure VM.
+        assert set(_states(sandbox, ids).values()) == {"stopped"}
+        tags = (
+            sandbox.new_aws_session()
+            .client("ec2")
+            .describe_tags(Filters=[{"Name": "key", "Values": ["ec2asr:azure-vm-id"]}])["Tags"]
+        )
+        assert {t["ResourceId"] for t in tags} == set(ids)
+        assert all("/providers/Microsoft.Compute/virtualMachines/" in t["Value"] for t in tags)
+    reached = [(e.instance_id, e.stage) for e in events if e.kind is EventKind.STAGE_REACHED]
+    for iid in ids:
+        stages = [s for i, s in reached if i == iid]
+        assert stages == [s.value for s in Stage if s is not Stage.PLANNED]
+
+
+def test_no_failover_without_confirmation(tmp_path: Path) -> None:
+    with Sandbox() as sandbox:
+        machines = _fleet(sandbox, ["win2016"])
+        with make_migration(sandbox, tmp_path / "j.sqlite") as migration:
+            plan = migration.plan(machines)
+            report = migration.run(plan)
+            (only,) = report
+            assert only.stage is Stage.TEST_CLEANED_UP
+            assert only.status is MachineStatus.WAITING
+            assert "confirm_cutover=True" in (only.waiting or "")
+            with pytest.raises(CutoverNotConfirmedError):
+                migration.cutover(plan)
+        ops = writes_by_item(sandbox)[machines[0].instance_id]
+        assert "unplannedFailover" not in ops
+        assert _states(sandbox, [machines[0].instance_id]) == {machines[0].instance_id: "running"}
+
+
+def test_step_by_step_then_resume_in_a_new_object(tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite"
+    with Sandbox() as sandbox:
+        machines = _fleet(sandbox, ["win2019", "rhel67"])
+        with make_migration(sandbox, journal) as migration:
+            plan = migration.plan(machines)
+            report = migration.enable_replication(plan)
+            assert {m.stage for m in report} == {Stage.REPLICATING}
+            report = migration.test_migration(plan)
+            assert {m.stage for m in report} == {Stage.TEST_CLEANED_UP}
+        # A new Migration object on the same journal carries on from there.
+        installer = AgentsByHand(sandbox)
+        with make_migration(sandbox, journal, installer=installer) as again:
+            report = again.cutover(plan, confirm_cutover=True)
+            assert {m.stage for m in report} == {Stage.FAILED_OVER}
+            report = again.commit(plan)
+            assert {m.stage for m in report} == {Stage.COMMITTED}
+            report = again.complete(plan)
+            assert {m.stage for m in report} == {Stage.COMPLETED}
+        assert installer.calls == []  # nothing was installed twice
+        for ops in writes_by_item(sandbox).values():
+            assert ops.count("PUT") == 1
+            assert ops.count("unplannedFailover") == 1
+
+
+def test_recovery_plan_cutover_in_boot_groups(tmp_path: Path) -> None:
+    with Sandbox() as sandbox:
+        machines = _fleet(sandbox)
+        ids = [m.instance_id for m in machines]
+        spec = RecoveryPlanSpec(name="wave1", groups=[ids[:1], ids[1:]])
+        with make_migration(sandbox, tmp_path / "j.sqlite") as migration:
+            plan = migration.plan(machines, recovery_plan=spec)
+            report = migration.run(plan, confirm_cutover=True, recovery_plan=spec)
+        assert {m.stage for m in report} == {Stage.COMPLETED}, str(report)
+        plan_writes = [w for w in sandbox.emulator.writes if "replicationRecoveryPlans" in w.path]
+        ops = [w.path.split("?")[0].rsplit("/", 1)[-1] for w in plan_writes]
+        assert ops.count("unplannedFailover") == 1
+        assert ops.count("failoverCommit") == 1
+        assert ops.count("wave1") == 1  # the PUT creating it
+        per_item = writes_by_item(sandbox)
+        for iid in ids:
+            assert "unplannedFailover" not in per_item[iid]  # the plan failed them over
+            assert per_item[iid].count("remove") == 1
+
+
+def test_rollback_before_commit(tmp_path: Path) -> None:
+    with Sandbox() as sandbox:
+        machines = _fleet(sandbox, ["win2016"])
+        iid = machines[0].instance_id
+        with make_migration(sandbox, tmp_path / "j.sqlite") as migration:
+            plan = migration.plan(machines)
+            report = migration.run(plan, until=Stage.FAILED_OVER, confirm_cutover=True)
+            assert report[iid].stage is Stage.FAILED_OVER
+            assert _states(sandbox, [iid])[iid] == "stopped"
+            report = migration.rollback(plan)
+            assert report[iid].status is MachineStatus.ROLLED_BACK
+            assert _states(sandbox, [iid])[iid] in ("pending", "running")
+            assert "failoverCancel" in writes_by_item(sandbox)[iid]
+            # Cut over again later: it works and commits once.
+            report = migration.run(plan, confirm_cutover=True)
+            assert report[iid].stage is Stage.COMPLETED
+        ops = writes_by_item(sandbox)[iid]
+        assert ops.count("unplannedFailover") == 2
+        assert ops.count("failoverCommit") == 1
+
+
+def test_one_failure_does_not_stop_the_others(tmp_path: Path) -> None:
+    with Sandbox() as sandbox:
+        machines = _fleet(sandbox, ["win2016", "win2019"])
+        bad = machines[0].instance_id
+        sandbox.emulator.inject_fault(
+            f"POST */replicationProtectedItems/{bad}/testFailover",
+            job_error="28031",
+        )
+        with make_migration(sandbox, tmp_path / "j.sqlite") as migration:
+            plan = migration.plan(machines)
+            report = migration.run(plan, confirm_cutover=True)
+        assert report[bad].status is MachineStatus.FAILED
+        assert report[bad].stage is Stage.PROTECTED
+        assert "28031" in (report[bad].error or "")
+        assert report[machines[1].instance_id].stage is Stage.COMPLETED
+
+
+def test_two_processes_cannot_drive_one_journal(tmp_path: Path) -> None:
+    with Sandbox() as sandbox:
+        machines = _fleet(sandbox, ["win2016"])
+        first = make_migration(sandbox, tmp_path / "j.sqlite")
+        second = make_migration(sandbox, tmp_path / "j.sqlite")
+        plan = first.plan(machines)
+        first.prepare(plan)
+        try:
+            with pytest.raises(JournalLockedError):
+                second.run(plan)
+        finally:
+            first.close()
+            second.close()
