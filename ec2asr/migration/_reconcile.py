@@ -33,7 +33,7 @@ def reconcile(rt: Runtime, lives: Sequence[Live]) -> None:
     if rt.leases is not None and hasattr(rt.leases, "reconcile"):
         rt.leases.reconcile()
     for live in lives:
-        if live.status in (MachineStatus.FAILED, MachineStatus.WAITING):
+        if live.status in (MachineStatus.FAILED, MachineStatus.WAITING, MachineStatus.ROLLED_BACK):
             rt.update(live, status=MachineStatus.PENDING, clear_error=True, data={"waiting": None})
     open_steps = {live.iid: rt.journal.open_steps(live.iid) for live in lives}
     if not any(open_steps.values()) and not any(

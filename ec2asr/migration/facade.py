@@ -224,6 +224,11 @@ class Migration:
             readiness = report[machine.instance_id]
             missing = tuple(connectivity.get(machine.instance_id, ()))
             blockers = list(readiness_blockers(readiness))
+            if machine.state != "running":
+                blockers.append(
+                    f"the instance is {machine.state}: the Mobility agent replicates from inside "
+                    "the running guest; start it, then plan again"
+                )
             notes = [f"{f.code}: {f.message}" for f in readiness.warnings]
             if missing and not leases:
                 blockers.extend(f"network: {m}" for m in missing)
