@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ec2asr.aws import _boto
@@ -66,6 +66,22 @@ def _ipv4(value: str, what: str) -> str:
         raise InvalidInputError(f"{what} is not an IPv4 address: {value!r}") from None
 
 
+def _appliance(
+    eni: Mapping[str, Any], groups: Mapping[str, SecurityGroup], ip: str
+) -> ApplianceNetwork:
+    group_ids = [g["GroupId"] for g in eni.get("Groups") or ()]
+    tags = {t["Key"]: t.get("Value", "") for t in eni.get("TagSet") or ()}
+    return ApplianceNetwork(
+        private_ip=ip,
+        instance_id=(eni.get("Attachment") or {}).get("InstanceId"),
+        interface_id=eni.get("NetworkInterfaceId"),
+        subnet_id=eni.get("SubnetId"),
+        vpc_id=eni.get("VpcId"),
+        security_groups=tuple(groups[g] for g in group_ids if g in groups),
+        name=tags.get("Name"),
+    )
+
+
 class NetworkInspector:
     """Reads what connectivity analysis needs from EC2 (read-only, batched).
 
@@ -98,6 +114,13 @@ class NetworkInspector:
             AwsError: Any other AWS failure.
         """
         ip = _ipv4(private_ip, "the appliance address")
+        eni = self._interface(ip)
+        if eni is None:
+            return None
+        groups = self.list_security_groups(g["GroupId"] for g in eni.get("Groups") or ())
+        return _appliance(eni, groups, ip)
+
+    def _interface(self, ip: str) -> dict[str, Any] | None:
         interfaces = _boto.paginate(
             self._ec2,
             "describe_network_interfaces",
@@ -107,19 +130,7 @@ class NetworkInspector:
         if not interfaces:
             logger.info("no EC2 network interface holds %s: the appliance is outside EC2", ip)
             return None
-        eni = interfaces[0]
-        group_ids = [g["GroupId"] for g in eni.get("Groups") or ()]
-        groups = self.list_security_groups(group_ids)
-        tags = {t["Key"]: t.get("Value", "") for t in eni.get("TagSet") or ()}
-        return ApplianceNetwork(
-            private_ip=ip,
-            instance_id=(eni.get("Attachment") or {}).get("InstanceId"),
-            interface_id=eni.get("NetworkInterfaceId"),
-            subnet_id=eni.get("SubnetId"),
-            vpc_id=eni.get("VpcId"),
-            security_groups=tuple(groups[g] for g in group_ids if g in groups),
-            name=tags.get("Name"),
-        )
+        return interfaces[0]
 
     def list_security_groups(self, group_ids: Iterable[str]) -> dict[str, SecurityGroup]:
         """Read security groups with their rules, 200 per call.
@@ -191,15 +202,17 @@ class NetworkInspector:
             AwsPermissionError: A required ``ec2:Describe*`` action is refused.
             AwsError: Any other AWS failure.
         """
-        where = (
-            appliance
-            if isinstance(appliance, ApplianceNetwork)
-            else self.find_appliance(appliance)
-            or ApplianceNetwork(private_ip=_ipv4(appliance, "the appliance address"))
-        )
         group_ids = {g for m in machines for g in m.security_group_ids}
-        group_ids.update(where.security_group_ids)
-        groups = self.list_security_groups(group_ids)
+        if isinstance(appliance, ApplianceNetwork):
+            where = appliance
+            group_ids.update(where.security_group_ids)
+            groups = self.list_security_groups(group_ids)
+        else:
+            ip = _ipv4(appliance, "the appliance address")
+            eni = self._interface(ip)
+            group_ids.update(g["GroupId"] for g in (eni or {}).get("Groups") or ())
+            groups = self.list_security_groups(group_ids)
+            where = _appliance(eni, groups, ip) if eni else ApplianceNetwork(private_ip=ip)
         acls = None
         if check_network_acls:
             subnets = {m.subnet_id for m in machines if m.subnet_id}
