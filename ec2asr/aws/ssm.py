@@ -111,17 +111,21 @@ class RunCommandApi:
         if kms_key_id:
             params["KeyId"] = kms_key_id
         action = _action("PutParameter")
+        # Raised outside the except blocks so that no exception chain keeps AWS's message,
+        # which may quote the value.
+        code: str | None = None
         try:
             self._client.put_parameter(**params)
+            return
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code") or "error")
-            if code in _boto.PERMISSION_CODES:
-                raise AwsPermissionError(action, code=code) from None
-            raise AwsError(
-                f"{action} failed ({code}) for {name}", code=code, action=action
-            ) from None
         except BotoCoreError:
-            raise AwsError(f"{action} failed for {name}: no answer", action=action) from None
+            code = None
+        if code in _boto.PERMISSION_CODES:
+            raise AwsPermissionError(action, code=code)
+        if code is None:
+            raise AwsError(f"{action} failed for {name}: no answer from AWS", action=action)
+        raise AwsError(f"{action} failed ({code}) for {name}", code=code, action=action)
 
     def delete_parameter(self, name: str) -> bool:
         """Delete a parameter; False when it did not exist.

@@ -144,9 +144,10 @@ replication appliance **{appliance}**.
 
 ## Steps
 
-1. On the appliance, open the **Appliance Configuration Manager**, go to **Mobility service
-   configuration details** and download the configuration file. It contains a one-time secret:
-   keep it out of mail, tickets and source control. ec2asr never writes it here.
+1. On the appliance, open the **Appliance Configuration Manager**, go to
+   **Mobility service configuration details** and download the configuration file. It contains
+   a one-time secret: keep it out of mail, tickets and source control. ec2asr never writes it
+   here.
 2. For each machine below, copy its folder to the machine and put in that folder:
    - the configuration file, named `{name}`;
    - {installer}.

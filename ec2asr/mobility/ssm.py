@@ -208,6 +208,7 @@ class SsmRunCommand:
         groups: dict[tuple[str, str], list[InstallJob]] = {}
         for job in jobs:
             groups.setdefault((job.document, job.render(config)), []).append(job)
+        stored: AwsError | None = None
         try:
             api.put_secure_parameter(
                 config.name,
@@ -217,10 +218,12 @@ class SsmRunCommand:
                 kms_key_id=self._kms_key_id,
             )
         except AwsError as exc:
+            stored = exc
+        if stored is not None:
             raise MobilityError(
                 f"could not store the agent configuration in Parameter Store as {config.name}: "
-                f"{exc}"
-            ) from None
+                f"{stored}"
+            ) from stored
         start = self._clock()
         try:
             tracker = _Tracker()
