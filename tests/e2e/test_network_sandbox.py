@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -343,3 +344,109 @@ def test_acls_are_reported_and_never_changed(
         ec2.replace_network_acl_association(
             AssociationId=new_association, NetworkAclId=current["NetworkAclId"]
         )
+
+
+# -- AWS refusing or not answering --------------------------------------------------------------
+
+
+def inject(client: Any, operation: str, *, code: str | None = None, exc: Exception | None = None):
+    """Make one operation of this client fail (botocore short-circuits on a returned response)."""
+
+    def handler(**_: Any) -> Any:
+        if exc is not None:
+            raise exc
+        return (
+            SimpleNamespace(status_code=400, headers={}),
+            {
+                "Error": {"Code": code, "Message": "injected"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            },
+        )
+
+    event = f"before-call.ec2.{operation}"
+    client.meta.events.register(event, handler)
+    return lambda: client.meta.events.unregister(event, handler)
+
+
+def windows_app_report(ec2: Any, fleet: SeededFleet, machines: list[SourceMachine]) -> Any:
+    windows_app = [
+        m
+        for m in machines
+        if m.security_group_ids == (fleet.security_groups["app"],) and m.is_windows
+    ]
+    return windows_app, NetworkInspector(ec2).analyze(
+        windows_app, fleet.appliance.private_ip, push=True
+    )
+
+
+def test_refused_rule_fails_every_holder_and_is_not_left_requested(
+    sandbox: Sandbox, ec2: Any, fleet: SeededFleet, machines: list[SourceMachine], journal: Journal
+) -> None:
+    windows_app, report = windows_app_report(ec2, fleet, machines)
+    client = sandbox.ec2_session.client("ec2")
+    undo = inject(
+        client, "AuthorizeSecurityGroupIngress", code="RulesPerSecurityGroupLimitExceeded"
+    )
+    leases = SecurityGroupLeases(client, journal, namespace="t6")
+    try:
+        outcome = leases.acquire(report, purposes=[FlowPurpose.PUSH_INSTALL])
+    finally:
+        undo()
+    assert not outcome.ok
+    assert set(outcome.errors) == {m.instance_id for m in windows_app}
+    error = next(iter(outcome.errors.values()))
+    assert error.code == "RulesPerSecurityGroupLimitExceeded"
+    assert "ec2:AuthorizeSecurityGroupIngress" in str(error)
+    assert {r.state for r in journal.leases()} == {"revoked"}
+    assert outcome.leases == {}
+    assert leased_rules(ec2, fleet) == []
+
+
+def test_no_answer_leaves_the_lease_requested_until_reconcile(
+    sandbox: Sandbox, ec2: Any, fleet: SeededFleet, machines: list[SourceMachine], journal: Journal
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    _, report = windows_app_report(ec2, fleet, machines)
+    client = sandbox.ec2_session.client("ec2")
+    undo = inject(
+        client,
+        "AuthorizeSecurityGroupIngress",
+        exc=EndpointConnectionError(endpoint_url="https://ec2.us-east-1.amazonaws.com"),
+    )
+    leases = SecurityGroupLeases(client, journal, namespace="t7")
+    try:
+        outcome = leases.acquire(report, purposes=[FlowPurpose.PUSH_INSTALL])
+    finally:
+        undo()
+    assert not outcome.ok
+    assert {r.state for r in journal.leases()} == {"requested"}
+    settled = leases.reconcile()
+    assert len(settled.never_made) == 3
+    assert {r.state for r in journal.leases()} == {"revoked"}
+    # Acquiring again (the connection is back) makes them.
+    again = leases.acquire(report, purposes=[FlowPurpose.PUSH_INSTALL])
+    assert again.ok
+    assert len(leased_rules(ec2, fleet)) == 3
+    leases.revoke_all()
+
+
+def test_a_refused_revoke_keeps_the_lease_for_a_retry(
+    sandbox: Sandbox, ec2: Any, fleet: SeededFleet, machines: list[SourceMachine], journal: Journal
+) -> None:
+    from ec2asr.errors import AwsPermissionError
+
+    _, report = windows_app_report(ec2, fleet, machines)
+    client = sandbox.ec2_session.client("ec2")
+    leases = SecurityGroupLeases(client, journal, namespace="t8")
+    leases.acquire(report, purposes=[FlowPurpose.PUSH_INSTALL])
+    undo = inject(client, "RevokeSecurityGroupIngress", code="UnauthorizedOperation")
+    try:
+        with pytest.raises(AwsPermissionError, match="ec2:RevokeSecurityGroupIngress"):
+            leases.revoke_all()
+    finally:
+        undo()
+    assert {r.state for r in journal.leases()} == {"active"}
+    assert len(leased_rules(ec2, fleet)) == 3
+    assert len(leases.revoke_all()) == 3
+    assert leased_rules(ec2, fleet) == []
