@@ -23,9 +23,10 @@ from typing import Any
 
 from ec2asr._secret import Secret
 from ec2asr.aws import _boto
-from ec2asr.aws.ssm import CommandInvocation, RunCommandApi
+from ec2asr.aws.ssm import RunCommandApi
 from ec2asr.errors import AwsError, AwsPermissionError, InvalidInputError, MobilityError
-from ec2asr.mobility.base import InstallContext, InstallResult, InstallState
+from ec2asr.mobility._outcomes import EXIT_CODES, failed_result, invocation_result, with_details
+from ec2asr.mobility.base import InstallContext, InstallResult
 from ec2asr.mobility.manual import InstallJob
 from ec2asr.mobility.scripts import ParameterStoreConfig
 from ec2asr.models import SsmStatus
@@ -34,17 +35,10 @@ __all__ = ["EXIT_CODES", "SsmRunCommand"]
 
 logger = logging.getLogger("ec2asr")
 
-EXIT_CODES: dict[int, str] = {
-    64: "the script was not run as root",
-    65: "no Mobility service package exists for this operating system or architecture",
-    66: "the installer package was not found at the installer location",
-    67: "the agent configuration could not be read (Parameter Store access or KMS decrypt)",
-}
-"""What the install scripts' own exit codes mean; any other code is the failing tool's."""
-
 _PREFIX = re.compile(r"^(/[A-Za-z0-9_.\-]+)+$")
 _MIGRATION_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
-_OUTPUT_CHARS = 800
+_POLL_FAILURES = 5
+"""Consecutive failed polls of one command after which ec2asr stops following it."""
 
 
 def _unreachable(ssm: SsmStatus) -> str | None:
@@ -55,14 +49,6 @@ def _unreachable(ssm: SsmStatus) -> str | None:
     if ssm.ping_status and ssm.ping_status != "Online":
         return f"its SSM agent is {ssm.ping_status}"
     return None
-
-
-def _scrub(text: str, secret: Secret) -> str:
-    value = secret.reveal()
-    pieces = [value, *(line.strip() for line in value.splitlines())]
-    for piece in sorted({p for p in pieces if len(p) >= 8}, key=len, reverse=True):
-        text = text.replace(piece, "**********")
-    return text
 
 
 class _Tracker:
@@ -189,7 +175,7 @@ class SsmRunCommand:
             if reason is None:
                 runnable.append(job)
             else:
-                results[job.instance_id] = _failed(
+                results[job.instance_id] = failed_result(
                     job, f"Run Command cannot reach {job.machine.display_name}: {reason}"
                 )
         if runnable:
@@ -243,7 +229,7 @@ class SsmRunCommand:
                 for job in jobs:
                     if job.instance_id in results:
                         result = results[job.instance_id]
-                        results[job.instance_id] = _with_details(
+                        results[job.instance_id] = with_details(
                             result, parameter_not_deleted=config.name
                         )
 
@@ -273,7 +259,7 @@ class SsmRunCommand:
                     self._send(api, [job], document, script, tracker, results, context)
                 return
             for job in jobs:
-                results[job.instance_id] = _failed(
+                results[job.instance_id] = failed_result(
                     job, f"SSM refused to run the install on {job.machine.display_name}: {exc}"
                 )
             return
@@ -295,6 +281,7 @@ class SsmRunCommand:
         context: InstallContext,
     ) -> None:
         deadline = start + self._timeout
+        failures: dict[str, int] = {}
         while tracker.waiting:
             remaining = deadline - self._clock()
             if remaining <= 0:
@@ -307,15 +294,27 @@ class SsmRunCommand:
                     self._abandon(tracker, command_id, results, f"ec2asr cannot follow it: {exc}")
                     continue
                 except AwsError as exc:
-                    logger.warning("polling SSM command %s failed, retrying: %s", command_id, exc)
+                    failures[command_id] = failures.get(command_id, 0) + 1
+                    if failures[command_id] >= _POLL_FAILURES:
+                        why = (
+                            f"ec2asr cannot follow it ({failures[command_id]} polls failed): {exc}"
+                        )
+                        self._abandon(tracker, command_id, results, why)
+                    else:
+                        logger.warning(
+                            "polling SSM command %s failed, retrying: %s", command_id, exc
+                        )
                     continue
+                failures.pop(command_id, None)
                 for invocation in invocations:
                     tracker.last_status[invocation.instance_id] = invocation.status
                     if not invocation.finished:
                         continue
                     job = tracker.finish(command_id, invocation.instance_id)
                     if job is not None:
-                        result = _result(job, invocation, tracker.documents[command_id], secret)
+                        result = invocation_result(
+                            job, invocation, tracker.documents[command_id], secret
+                        )
                         results[job.instance_id] = result
                         context.emit(result.message, instance_id=job.instance_id)
         for command_id, waiting in list(tracker.waiting.items()):
@@ -333,66 +332,9 @@ class SsmRunCommand:
     ) -> None:
         for instance_id, job in tracker.waiting.pop(command_id, {}).items():
             status = tracker.last_status.get(instance_id, "Pending")
-            results[instance_id] = _failed(
+            results[instance_id] = failed_result(
                 job,
                 f"the Mobility install on {job.machine.display_name} (SSM command {command_id}, "
                 f"last status {status}) {why}",
                 command_id=command_id,
             )
-
-
-def _failed(job: InstallJob, message: str, **details: Any) -> InstallResult:
-    error = MobilityError(message, instance_id=job.instance_id)
-    return InstallResult(
-        job.instance_id, InstallState.FAILED, message, error=error, details=details
-    )
-
-
-def _with_details(result: InstallResult, **extra: Any) -> InstallResult:
-    return InstallResult(
-        result.instance_id,
-        result.state,
-        result.message,
-        instructions=result.instructions,
-        error=result.error,
-        run_as_account=result.run_as_account,
-        details={**result.details, **extra},
-    )
-
-
-def _result(
-    job: InstallJob, invocation: CommandInvocation, document: str, secret: Secret
-) -> InstallResult:
-    output = _scrub(invocation.output, secret)[-_OUTPUT_CHARS:]
-    details = {
-        "command_id": invocation.command_id,
-        "document": document,
-        "status": invocation.status,
-        "status_details": invocation.status_details,
-        "exit_code": invocation.exit_code,
-        "output": output,
-    }
-    name = job.machine.display_name
-    if invocation.status == "Success" and not invocation.exit_code:
-        return InstallResult(
-            job.instance_id,
-            InstallState.INSTALLED,
-            f"the Mobility agent is installed on {name} and registered with the appliance",
-            details=details,
-        )
-    code = invocation.exit_code
-    parts = [f"the Mobility install on {name} ended {invocation.status}"]
-    if invocation.status_details and invocation.status_details != invocation.status:
-        parts.append(f"({invocation.status_details})")
-    if code is not None and code != -1:
-        parts.append(f"with exit code {code}")
-        if code in EXIT_CODES:
-            parts[-1] += f": {EXIT_CODES[code]}"
-    message = " ".join(parts)
-    tail = output.strip().splitlines()[-1:] if output.strip() else []
-    if tail:
-        message += f"; last output: {tail[0][:200]}"
-    error = MobilityError(message, instance_id=job.instance_id)
-    return InstallResult(
-        job.instance_id, InstallState.FAILED, message, error=error, details=details
-    )

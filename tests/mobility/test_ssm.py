@@ -289,3 +289,14 @@ def test_context_client_is_used_when_none_is_given() -> None:
     )
     assert results[0].state is InstallState.INSTALLED
     assert len(ssm.sent) == 1
+
+
+def test_a_command_that_cannot_be_polled_is_given_up_after_repeated_failures() -> None:
+    ssm, clock = FakeSsm(), FakeClock()
+    ssm.fail_list = client_error("NotImplemented", "ListCommandInvocations")
+    results, _ = install(ssm, clock, fleet(windows=0, linux=2), timeout=10_000)
+    assert all(r.state is InstallState.FAILED for r in results)
+    assert all("5 polls failed" in r.message for r in results)
+    assert ssm.list_calls == 5
+    assert sum(clock.sleeps) == 50  # gave up long before the deadline
+    assert ssm.parameters == {}
