@@ -377,3 +377,18 @@ def test_linux_script_unsupported_system_and_missing_config(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert (host.root / "registered.json").read_text() == SECRET
     assert re.search(r"one-time-s3cr3t", done.stdout + done.stderr) is None
+
+
+@needs_bash
+@pytest.mark.skipif(shutil.which("sh") is None, reason="needs sh")
+def test_linux_script_started_by_sh_runs_in_bash(tmp_path: Path) -> None:
+    host = LinuxHost(tmp_path)
+    _package(
+        host.packages, "Microsoft-ASR_UA_9.62.0.0_RHEL8-64_GA_01Jan2025_release.tar.gz", "exit 0\n"
+    )
+    env = {"PATH": f"{host.bin}:{os.environ['PATH']}", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        ["sh", str(host.script(_linux(host)))], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "registered.json").read_text().strip() == SECRET

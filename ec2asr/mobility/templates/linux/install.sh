@@ -8,6 +8,9 @@
 # not available; any other code is the failing step's own (its output is shown above it).
 # The configuration file holds a one-time secret: it is copied to a private temporary folder,
 # used, and deleted; it is never printed.
+if [ -z "${BASH_VERSION:-}" ]; then
+  exec bash "$0" "$@"
+fi
 set -euo pipefail
 umask 077
 HERE="$(cd "$(dirname "$0")" && pwd)"
