@@ -39,7 +39,7 @@ LINUX_LICENSE_TYPES = ("NoLicenseType", "RHEL_BYOS", "SLES_BYOS")
 class ReplicationPolicy:
     """An InMageRcm replication policy.
 
-    Args:
+    Attributes:
         name: The policy's name in the vault (reused when one with the same settings exists).
         recovery_point_history_minutes: How long recovery points are kept (0 to 21600, 15 days).
         app_consistent_frequency_minutes: How often app-consistent points are taken (0 = never,
@@ -112,7 +112,7 @@ def azure_vm_name(raw: str, *, windows: bool, taken: Iterable[str] = ()) -> str:
 class TargetSettings:
     """Where and how each machine lands in Azure.
 
-    Args:
+    Attributes:
         resource_group_id: ARM id of the target resource group.
         network_id: ARM id of the target virtual network.
         subnet_name: The subnet the migrated VMs join.

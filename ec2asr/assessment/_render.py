@@ -51,7 +51,9 @@ def render_text(report: ReadinessReport) -> str:
         lines.append(f"{title}: {m.verdict.value}")
         for f in m.findings:
             lines.append(f"  [{f.severity.value}] {f.code}: {f.message}")
-            lines.extend(f"      evidence: {e}" for e in f.evidence)
+            # One fact often backs several OS fields (family, name, version): show it once.
+            shown = dict.fromkeys(str(e) for e in f.evidence)
+            lines.extend(f"      evidence: {e}" for e in shown)
             if f.remediation:
                 lines.append(f"      fix: {f.remediation}")
     lines.append("")

@@ -97,6 +97,16 @@ class Ec2Discovery:
         return self._ec2
 
     @property
+    def ec2_client(self) -> Any:
+        """The boto3 EC2 client (other parts of ec2asr reuse it: stop/start/tag, leases)."""
+        return self.ec2
+
+    @property
+    def ssm_client(self) -> Any | None:
+        """The boto3 SSM client, or None when discovery was given an EC2 client only."""
+        return self._ssm_client()
+
+    @property
     def region(self) -> str:
         """The region discovery looks in."""
         return str(self.ec2.meta.region_name)

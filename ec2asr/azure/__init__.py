@@ -1,0 +1,1 @@
+"""Typed Azure clients: Site Recovery (and the Recovery Services vault)."""

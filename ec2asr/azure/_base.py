@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from azure.core.credentials import TokenCredential
 from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest
+from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
 from ec2asr.azure._errors import translating
@@ -24,6 +25,18 @@ from ec2asr.errors import InvalidInputError
 T = TypeVar("T")
 
 ARM_SCOPE = "https://management.azure.com/.default"
+
+
+class _DeferredArmPolling(ARMPolling):
+    """ARM polling that reads the initial answer but leaves the waiting to ec2asr.
+
+    ``begin_*(polling=_DeferredArmPolling())`` returns at once with a poller whose
+    ``continuation_token()`` is the SDK's own (JSON) token: ``begin_*(continuation_token=...)``
+    on a fresh SDK client resumes it. ec2asr follows the job itself (one sweep for the fleet).
+    """
+
+    def run(self) -> None:
+        return None
 
 
 class _SleepingTransport(RequestsTransport):  # type: ignore[misc]
@@ -172,7 +185,7 @@ class ClientBase:
         self, what: str, begin: Callable[..., Any], fetch: Callable[[], T]
     ) -> AsrOperation[T]:
         with translating(what):
-            poller = begin(polling=False)
+            poller = begin(polling=_DeferredArmPolling(0))
             initial = poller.polling_method()._initial_response
             token = poller.continuation_token()
         return AsrOperation.from_initial(

@@ -229,8 +229,8 @@ class FabricOperations(ClientBase):
             existing.instance_type == PROVIDER
             and existing.recovery_point_history_minutes == wanted.recovery_point_history_minutes
             and existing.app_consistent_frequency_minutes == wanted.app_consistent_frequency_minutes
-            and (existing.multi_vm_sync or "Disabled").lower()
-            == ("enabled" if wanted.multi_vm_sync else "disabled")
+            and ((existing.multi_vm_sync or "").lower() in ("true", "enabled"))
+            is wanted.multi_vm_sync
         )
 
     def ensure_policy(self, policy: ReplicationPolicy) -> AsrPolicy:

@@ -8,6 +8,7 @@ from typing import Any
 
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
+from ec2asr.assessment.live import SupportedOs, supported_os_from_response
 from ec2asr.azure._base import ClientBase
 from ec2asr.azure._errors import translating
 from ec2asr.azure.items import AsrJob, ProtectedItem, RecoveryPlan
@@ -208,6 +209,19 @@ class PlanOperations(ClientBase):
             AzureError: Azure refused or failed the request.
         """
         return self._plan_op("cancel the failover of", name, "begin_failover_cancel")
+
+    # -- supported operating systems -----------------------------------------------------
+
+    def list_supported_operating_systems(self) -> tuple[SupportedOs, ...]:
+        """ASR's live list of operating systems it replicates with InMageRcm (feed it to
+        :func:`ec2asr.assess` as ``supported_os=``).
+
+        Raises:
+            AzureError: Azure refused or failed the request.
+        """
+        with translating("read the supported operating systems"):
+            answer = self.sdk.supported_operating_systems.get(*self._rv, instance_type="InMageRcm")
+        return supported_os_from_response(answer, instance_type="InMageRcm")
 
     # -- jobs ----------------------------------------------------------------------------------
 

@@ -96,6 +96,7 @@ class ProtectedItem:
     fabric_discovery_machine_id: str | None
     health_errors: tuple[HealthIssue, ...] = ()
     last_successful_failover_time: datetime | None = None
+    internal_id: str | None = None
 
     @classmethod
     def from_azure(cls, item: Any) -> ProtectedItem:
@@ -137,7 +138,13 @@ class ProtectedItem:
                 HealthIssue.from_azure(e) for e in (_get(props, "health_errors") or ())
             ),
             last_successful_failover_time=_get(props, "last_successful_failover_time"),
+            internal_id=_get(d, "internal_identifier"),
         )
+
+    @property
+    def aliases(self) -> frozenset[str]:
+        """Every identifier ASR jobs may use for this item (name, friendly name, internal id)."""
+        return frozenset(a for a in (self.name, self.friendly_name, self.internal_id) if a)
 
     @property
     def azure_vm_id(self) -> str | None:
@@ -155,14 +162,9 @@ class ProtectedItem:
 
     @property
     def is_failed_over(self) -> bool:
-        """A failover completed (committed or not)."""
+        """A failover completed (committed or not): ASR allows Commit, or it was committed."""
         state = (self.protection_state or "").lower()
-        return state in (
-            "unplannedfailovercompleted",
-            "plannedfailovercompleted",
-            "failovercompleted",
-            "failovercommitted",
-        ) or state.endswith("failovercompleted")
+        return self.allows("Commit") or "commitpending" in state or state.endswith("committed")
 
 
 @attrs.frozen

@@ -59,6 +59,7 @@ class TrackedOperation:
     job_name: str | None
     issued_at: datetime
     polling_url: str | None = None
+    aliases: frozenset[str] = frozenset()
     state: str | None = None
     job: AsrJob | None = None
 
@@ -139,8 +140,13 @@ class JobTracker:
         operation: AsrOperation[Any] | None = None,
         job_name: str | None = None,
         issued_at: datetime | None = None,
+        aliases: frozenset[str] = frozenset(),
     ) -> TrackedOperation:
-        """Start following an operation (a fresh one, or one resumed from the journal)."""
+        """Start following an operation (a fresh one, or one resumed from the journal).
+
+        ``aliases`` are other identifiers of the item (its friendly name, its internal id):
+        ASR jobs name their target by those, which matters only when no job name is known.
+        """
         if operation is not None:
             job_name = job_name or operation.job_name
             if operation.retry_after:
@@ -152,6 +158,7 @@ class JobTracker:
             job_name=job_name,
             issued_at=issued_at or self._now(),
             polling_url=operation.polling_url if operation is not None else None,
+            aliases=aliases | ({item_name} if item_name else frozenset()),
         )
         self._ops[key] = tracked
         return tracked
@@ -211,7 +218,7 @@ class JobTracker:
             j
             for j in jobs
             if j.name not in claimed
-            and j.target_object_name == op.item_name
+            and ({j.target_object_name, j.target_object_id} & op.aliases)
             and (not scenarios or j.scenario_name in scenarios)
             and (j.start_time is None or j.start_time >= op.issued_at - _SKEW)
         ]

@@ -14,6 +14,7 @@ place; both are restored when the last sandbox stops.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -133,12 +134,26 @@ class _NotImplementedAs501:
     API moto lacks (SSM ``DescribeInstanceInformation``) gets a clean, immediate error.
     """
 
-    def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
+    def __init__(
+        self,
+        app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
+        after: list[Callable[[dict[str, Any]], None]] | None = None,
+    ) -> None:
         self._app = app
+        self._after = after if after is not None else []
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
-            return self._app(environ, start_response)
+            if self._after and "HTTP_X_AMZ_TARGET" in environ:
+                # Keep the JSON body for the hooks: moto consumes wsgi.input.
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                body = environ["wsgi.input"].read(length) if length else b""
+                environ["wsgi.input"] = io.BytesIO(body)
+                environ["ec2asr.body"] = body
+            result = self._app(environ, start_response)
+            for hook in list(self._after):
+                hook(environ)
+            return result
         except NotImplementedError as exc:
             message = str(exc) or "not implemented by the sandbox"
             if "HTTP_X_AMZ_TARGET" in environ or "json" in environ.get("CONTENT_TYPE", ""):
@@ -169,6 +184,11 @@ class MotoServer:
     def __init__(self) -> None:
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._after: list[Callable[[dict[str, Any]], None]] = []
+
+    def add_after_request(self, hook: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``hook(environ)`` after each request moto handled (the sandbox's agent bridge)."""
+        self._after.append(hook)
 
     @property
     def port(self) -> int:
@@ -195,7 +215,7 @@ class MotoServer:
             def log_request(self, code: Any = "-", size: Any = "-") -> None:
                 return None
 
-        app = _NotImplementedAs501(DomainDispatcherApplication(create_backend_app))
+        app = _NotImplementedAs501(DomainDispatcherApplication(create_backend_app), self._after)
         self._server = make_server(
             "127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler
         )

@@ -1,8 +1,9 @@
 """The rehearsal sandbox: a whole migration without a cloud account.
 
-This module holds the AWS half: moto in server mode on ``127.0.0.1`` (a free port), a boto3
-session that reaches only it, and a seeded fleet of realistic EC2 instances. The Azure half
-(the ASR emulator) plugs into the same :class:`Sandbox` class.
+The AWS half: moto in server mode on ``127.0.0.1`` (a free port), a boto3 session that reaches
+only it, and a seeded fleet of realistic EC2 instances. The Azure half: the ASR emulator
+(:class:`~ec2asr.testing.emulator.AsrEmulator`) on another free port, with the seeded appliance
+registered, agent registration tied to SSM Run Command and security groups in moto.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import boto3
 import botocore.session
 
 from ec2asr.testing import _moto
-from ec2asr.testing.fleet import FleetSeeder, SeededFleet
+from ec2asr.testing._azure import AgentBridge, SecurityGroupOracle, machine_spec
+from ec2asr.testing.emulator import AsrEmulator, MachineSpec, SimulatedClock, Timings
+from ec2asr.testing.fleet import FleetSeeder, SeededAppliance, SeededFleet
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -62,31 +65,55 @@ class _SandboxBotocoreSession(botocore.session.Session):
 
 
 class Sandbox:
-    """Rehearse a migration locally: moto (AWS) on 127.0.0.1, with a seeded EC2 fleet.
+    """Rehearse a migration locally: moto (AWS) and the ASR emulator (Azure) on 127.0.0.1.
 
     Use it as a context manager (or call :meth:`start` / :meth:`stop`)::
 
         with Sandbox() as sandbox:
             fleet = sandbox.seed_fleet()
             machines = ec2asr.Ec2Discovery(sandbox.ec2_session).discover()
+            asr = sandbox.asr_management_client()
 
     Each sandbox has its own AWS account id inside moto, so several sandboxes may run in one
-    process without seeing each other's resources.
+    process without seeing each other's resources. :meth:`seed_fleet` also registers the seeded
+    replication appliance with the emulated vault.
 
     Args:
         region: The AWS region the session and fleet use.
+        clock: The emulator's simulated clock (default: one simulated hour per real second).
+        timings: Simulated durations and replication bandwidth of the emulator.
+        retry_after: The ``Retry-After`` the emulator sends on long-running operations.
+        create_vault: Create the Recovery Services vault up front (False: create it yourself,
+            e.g. with azure-mgmt-recoveryservices, before seeding the fleet).
 
     Attributes:
         region: The AWS region.
         aws_account_id: The sandbox's AWS account id inside moto.
     """
 
-    def __init__(self, *, region: str = "us-east-1") -> None:
+    def __init__(
+        self,
+        *,
+        region: str = "us-east-1",
+        clock: SimulatedClock | None = None,
+        timings: Timings | None = None,
+        retry_after: int = 0,
+        create_vault: bool = True,
+    ) -> None:
         self.region = region
         self.aws_account_id = f"{secrets.randbelow(9 * 10**11) + 10**11}"
         self._moto: _moto.MotoServer | None = None
         self._ec2_session: boto3.Session | None = None
         self._seeder: FleetSeeder | None = None
+        self._emulator_options: dict[str, Any] = {
+            "clock": clock,
+            "timings": timings,
+            "retry_after": retry_after,
+            "create_vault": create_vault,
+        }
+        self._emulator: AsrEmulator | None = None
+        self._bridge: AgentBridge | None = None
+        self._appliance: SeededAppliance | None = None
 
     def __repr__(self) -> str:
         state = self.aws_endpoint_url if self._moto is not None else "stopped"
@@ -112,10 +139,16 @@ class Sandbox:
         """Start every emulated service; return the sandbox. Starting twice does nothing."""
         if not self.running:
             self._start_aws()
+            try:
+                self._start_azure()
+            except BaseException:
+                self._stop_aws()
+                raise
         return self
 
     def stop(self) -> None:
         """Stop every emulated service and free its ports. Stopping twice does nothing."""
+        self._stop_azure()
         self._stop_aws()
 
     # --- AWS half -------------------------------------------------------------------------
@@ -204,4 +237,144 @@ class Sandbox:
             self._seeder = FleetSeeder(
                 self.ec2_session.client("ec2"), backend=self.ec2_backend, region=self.region
             )
-        return self._seeder.seed(n, profiles=profiles)
+        fleet = self._seeder.seed(n, profiles=profiles)
+        self._appliance = fleet.appliance
+        emulator = self.emulator
+        if emulator.store.find_vault(
+            emulator.subscription_id, emulator.resource_group, emulator.vault
+        ):
+            self.register_appliance()
+        return fleet
+
+    # --- Azure half -----------------------------------------------------------------------
+
+    def _start_azure(self) -> None:
+        options = {k: v for k, v in self._emulator_options.items() if v is not None}
+        emulator = AsrEmulator(
+            vault=f"ec2asr-vault-{self.aws_account_id[-6:]}",
+            connectivity=SecurityGroupOracle(self.ec2_backend),
+            **options,
+        )
+        emulator.start()
+        self._emulator = emulator
+        self._bridge = AgentBridge(emulator, self.ssm_backend, self._machine_spec)
+        bridge = self._bridge
+        emulator.add_request_hook(bridge.sync)
+        assert self._moto is not None
+        self._moto.add_after_request(bridge.after_moto_request)
+
+    def _stop_azure(self) -> None:
+        if self._emulator is not None:
+            self._emulator.stop()
+        self._emulator = None
+        self._bridge = None
+
+    @property
+    def emulator(self) -> AsrEmulator:
+        """The ASR emulator: fault injection, the simulated clock, ``writes``, request counts.
+
+        Raises:
+            RuntimeError: When the sandbox is not running.
+        """
+        if self._emulator is None:
+            raise RuntimeError("the sandbox is not running: use `with Sandbox() as sandbox:`")
+        return self._emulator
+
+    @property
+    def credential(self) -> Any:
+        """A ``TokenCredential`` the emulator accepts (a fake token)."""
+        return self.emulator.credential
+
+    @property
+    def subscription_id(self) -> str:
+        """The emulated Azure subscription."""
+        return self.emulator.subscription_id
+
+    @property
+    def resource_group(self) -> str:
+        """The vault's resource group."""
+        return self.emulator.resource_group
+
+    @property
+    def vault(self) -> str:
+        """The Recovery Services vault's name."""
+        return self.emulator.vault
+
+    @property
+    def base_url(self) -> str:
+        """The emulator's URL, ``http://127.0.0.1:PORT`` (pass as the SDK's ``base_url``)."""
+        return self.emulator.base_url
+
+    def asr_management_client(self, **kwargs: Any) -> Any:
+        """The real ``SiteRecoveryManagementClient``, wired for plain HTTP on loopback."""
+        return self.emulator.asr_management_client(**kwargs)
+
+    def recovery_services_client(self, **kwargs: Any) -> Any:
+        """The real ``RecoveryServicesClient`` (vaults), wired for plain HTTP on loopback."""
+        return self.emulator.recovery_services_client(**kwargs)
+
+    def _machine_spec(self, instance_id: str) -> MachineSpec:
+        return machine_spec(self.ec2_session.client("ec2"), instance_id)
+
+    def add_push_servers(
+        self, instance_ids: Iterable[str], *, account_name: str, credentials_valid: bool = True
+    ) -> str:
+        """The appliance-side step of push installation: add these servers with a credential.
+
+        The machines appear in the appliance's server site without a Mobility agent; enabling
+        replication with the returned run-as account pushes the agent, if the security groups
+        let the appliance in.
+
+        Args:
+            instance_ids: The EC2 instances to add.
+            account_name: The credential's friendly name on the appliance.
+            credentials_valid: Whether the credential works on those servers.
+
+        Returns:
+            The run-as account's ARM id (``runAsAccountId`` for enabling replication).
+        """
+        specs = [self._machine_spec(i) for i in instance_ids]
+        return self.emulator.add_push_servers(
+            specs, account_name=account_name, credentials_valid=credentials_valid
+        )
+
+    def register_agents(self, instance_ids: Iterable[str]) -> list[str]:
+        """Register Mobility agents directly, as if installed by hand (no SSM involved).
+
+        Returns:
+            The discovered machines' ARM ids (``fabricDiscoveryMachineId``).
+        """
+        return [self.emulator.register_machine(self._machine_spec(i)) for i in instance_ids]
+
+    def sync_agents(self) -> None:
+        """Process SSM Run Commands sent so far (the sandbox also does this on every request)."""
+        if self._bridge is not None:
+            self._bridge.sync()
+
+    def register_appliance(self) -> None:
+        """Register the seeded replication appliance with the vault (done by :meth:`seed_fleet`
+        when the vault exists; call it after creating the vault yourself).
+
+        Raises:
+            RuntimeError: When no fleet (hence no appliance) was seeded yet.
+            ValueError: When the vault does not exist yet.
+        """
+        if self._appliance is None:
+            raise RuntimeError("seed a fleet first: the appliance is part of it")
+        emulator = self.emulator
+        if (
+            emulator.store.find_vault(
+                emulator.subscription_id, emulator.resource_group, emulator.vault
+            )
+            is None
+        ):
+            raise ValueError(f"the vault '{emulator.vault}' does not exist yet: create it first")
+        if emulator.get_vault_state().fabrics:
+            return
+        appliance = self._appliance
+        emulator.register_appliance(
+            appliance.name,
+            appliance.private_ip,
+            instance_id=appliance.instance_id,
+            security_group_ids=[appliance.security_group_id],
+        )

@@ -1,0 +1,1 @@
+"""The migration: stages, journal, plan, facade and report."""

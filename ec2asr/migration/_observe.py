@@ -1,0 +1,242 @@
+"""One observation per cycle: jobs, protected items, discovered machines, instance states.
+
+Each read is one (paginated) call for the whole fleet, made only when some machine needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ec2asr.azure.items import ProtectedItem
+from ec2asr.azure.jobs import TrackedOperation
+from ec2asr.azure.models import DiscoveredMachine
+from ec2asr.errors import Ec2AsrError, MobilityError
+from ec2asr.events import EventKind
+from ec2asr.migration._runtime import Live, Runtime
+from ec2asr.migration.stages import MachineStatus, Stage
+from ec2asr.models import SourceMachine
+
+ITEM_STAGES = (
+    Stage.REPLICATING,
+    Stage.PROTECTED,
+    Stage.TEST_MIGRATED,
+    Stage.TEST_CLEANED_UP,
+    Stage.SOURCE_STOPPED,
+    Stage.FAILED_OVER,
+    Stage.COMMITTED,
+)
+
+_DONE_STAGE = {
+    "enable-replication": (Stage.REPLICATING, "replication enabled; initial replication runs"),
+    "test-failover": (Stage.TEST_MIGRATED, "test migration succeeded"),
+    "test-failover-cleanup": (Stage.TEST_CLEANED_UP, "test migration cleaned up"),
+    "unplanned-failover": (Stage.FAILED_OVER, "failed over to Azure"),
+    "commit": (Stage.COMMITTED, "failover committed"),
+}
+
+
+def observe(rt: Runtime, lives: Sequence[Live], elapsed: float) -> None:
+    """Read what changed since the last cycle and move machines on."""
+    by_id = {live.iid: live for live in lives}
+    needs_items = any(
+        live.stage in ITEM_STAGES and live.status is not MachineStatus.FAILED for live in lives
+    )
+    sweep = rt.tracker.sweep(read_items=needs_items)
+    for op in sweep.finished:
+        subject = rt.ops.pop(op.key, None)
+        rt.tracker.forget(op.key)
+        live = by_id.get(subject or "")
+        if live is not None:
+            finish_operation(rt, live, op)
+        elif subject is not None:
+            rt.plan_operation_finished(subject, op)
+    for live in lives:
+        item = sweep.items.get(live.iid)
+        if item is not None:
+            live.item = item
+    for live in lives:
+        if live.stage is Stage.REPLICATING and live.item is not None and live.op_key is None:
+            replication_progress(rt, live, live.item)
+    _discovery(rt, lives, elapsed)
+    _stops(rt, lives)
+
+
+def finish_operation(rt: Runtime, live: Live, op: TrackedOperation) -> None:
+    """An ASR job of this machine ended: journal it, then advance or fail the machine."""
+    live.op_key = None
+    inflight = dict(live.data.get("inflight") or {})
+    step_id = inflight.get("step_id")
+    error = op.error()
+    if step_id is not None:
+        rt.journal.end_step(
+            int(step_id),
+            succeeded=error is None,
+            error=str(error) if error else None,
+            detail={"job": op.job_name, "state": op.state},
+        )
+    rt.update(live, data={"inflight": None, "attempts": {}})
+    if error is not None:
+        rt.fail(live, error, step=op.step)
+        return
+    if op.step == "complete-migration":
+        vm_id = live.item.azure_vm_id if live.item is not None else None
+        rt.update(
+            live,
+            status=MachineStatus.PENDING,
+            data={"migration_completed": True, "azure_vm_id": vm_id},
+        )
+        return
+    if op.step == "cancel-failover":
+        rt.rollback_finished(live)
+        return
+    stage, message = _DONE_STAGE[op.step]
+    rt.reach(live, stage, message, **({"job_" + op.step.replace("-", "_"): op.job_name}))
+
+
+def replication_progress(rt: Runtime, live: Live, item: ProtectedItem) -> None:
+    """Report initial replication and health; promote to PROTECTED when it is done."""
+    warned = set(live.data.get("health_warned") or ())
+    fresh = [h for h in item.health_errors if (h.code or h.message) not in warned]
+    for issue in fresh:
+        rt.events.emit(
+            EventKind.WARNING,
+            f"replication health: {issue.message}"
+            + (
+                f" Recommended action: {issue.recommended_action}"
+                if issue.recommended_action
+                else ""
+            ),
+            instance_id=live.iid,
+            stage=live.stage.value,
+            data={"code": issue.code},
+        )
+    if fresh:
+        rt.update(
+            live, data={"health_warned": sorted(warned | {h.code or h.message for h in fresh})}
+        )
+    if item.is_protected:
+        rt.reach(live, Stage.PROTECTED, "initial replication finished; protected")
+        return
+    percent = item.initial_replication_percent
+    if percent is not None and percent != live.data.get("percent"):
+        rt.update(live, data={"percent": percent})
+        rt.events.emit(
+            EventKind.PROGRESS,
+            f"initial replication {percent}%",
+            instance_id=live.iid,
+            stage=live.stage.value,
+            data={"percent": percent, "rpo_seconds": item.last_rpo_seconds},
+        )
+
+
+def match_machine(
+    machine: SourceMachine, found: Sequence[DiscoveredMachine]
+) -> DiscoveredMachine | None:
+    """The discovered machine that is this EC2 instance: private IP, then hostname.
+
+    Raises:
+        MobilityError: Several discovered machines share the IP and no hostname decides.
+    """
+    ips = set(machine.private_ips)
+    by_ip = [d for d in found if ips & set(d.ip_addresses)]
+    if len(by_ip) == 1:
+        return by_ip[0]
+    names = {n.lower() for n in (machine.name, machine.instance_id) if n}
+    for eni_ip in machine.private_ips:
+        names.add(f"ip-{eni_ip.replace('.', '-')}")
+    candidates = by_ip or list(found)
+    by_name = [
+        d
+        for d in candidates
+        if {(d.display_name or "").lower(), (d.fqdn or "").split(".")[0].lower()} & names
+    ]
+    if len(by_name) == 1:
+        return by_name[0]
+    if len(by_ip) > 1:
+        raise MobilityError(
+            f"{len(by_ip)} discovered machines have {machine.display_name}'s IP address "
+            f"({', '.join(sorted(ips))}): {', '.join(d.display_name or d.name for d in by_ip)}; "
+            "remove the stale ones on the appliance",
+            instance_id=machine.instance_id,
+        )
+    return None
+
+
+def _discovery(rt: Runtime, lives: Sequence[Live], elapsed: float) -> None:
+    waiting = [
+        live
+        for live in lives
+        if live.op_key is None
+        and live.status is not MachineStatus.FAILED
+        and (
+            live.stage is Stage.AGENT_INSTALLED
+            or (live.stage is Stage.PREPARED and live.status is MachineStatus.WAITING)
+        )
+    ]
+    if not waiting:
+        return
+    try:
+        found = rt.refresh_discovered()
+    except Ec2AsrError as exc:
+        rt.events.emit(EventKind.WARNING, f"could not read discovered machines: {exc}")
+        return
+    for live in waiting:
+        try:
+            match = match_machine(live.plan.machine, found)
+        except MobilityError as exc:
+            rt.fail(live, exc, step="discovery")
+            continue
+        if match is None:
+            live.waited += elapsed
+            if live.stage is Stage.AGENT_INSTALLED and live.waited > rt.options.discovery_timeout:
+                rt.fail(
+                    live,
+                    MobilityError(
+                        f"the appliance has not discovered {live.plan.machine.display_name} "
+                        f"({live.plan.machine.private_ip}) {live.waited / 60:.0f} min after the "
+                        "agent was installed; check the agent's registration with the appliance "
+                        "(the configurator's log) and the source's egress to it on TCP 443/9443",
+                        instance_id=live.iid,
+                    ),
+                    step="discovery",
+                )
+            continue
+        if live.stage is Stage.PREPARED:
+            rt.reach(live, Stage.AGENT_INSTALLED, "the appliance knows the machine now")
+        live.discovered = match
+        rt.reach(
+            live,
+            Stage.DISCOVERED,
+            f"discovered by the appliance as {match.display_name or match.name}",
+            discovered_machine_id=match.id,
+        )
+
+
+def _stops(rt: Runtime, lives: Sequence[Live]) -> None:
+    stopping = [
+        live
+        for live in lives
+        if live.stage is Stage.TEST_CLEANED_UP
+        and live.data.get("stop_requested_at")
+        and live.status is not MachineStatus.FAILED
+    ]
+    if not stopping:
+        return
+    try:
+        states = rt.control.states([live.iid for live in stopping])
+    except Ec2AsrError as exc:
+        rt.events.emit(EventKind.WARNING, f"could not read instance states: {exc}")
+        return
+    for live in stopping:
+        state = states.get(live.iid)
+        if state != "stopped":
+            continue
+        for step in rt.journal.open_steps(live.iid):
+            if step.step == "stop-source":
+                rt.journal.end_step(step.id, succeeded=True, detail={"state": state})
+        rt.reach(
+            live,
+            Stage.SOURCE_STOPPED,
+            "the EC2 instance is stopped (not terminated)",
+            stopped_seen_at=rt.now().isoformat(),
+        )

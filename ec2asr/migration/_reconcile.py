@@ -1,0 +1,122 @@
+"""Resuming after a crash: settle what the journal left open against AWS and Azure.
+
+Rules (they are what makes a re-run safe):
+
+- a machine that FAILED or was WAITING is retried / re-evaluated;
+- an ASR step the journal saw accepted (job name known) is followed again, never re-issued;
+- an ASR step begun but not accepted is looked up among ASR's jobs (same item, same scenario,
+  started after the step): found -> followed; not found -> abandoned and re-issued;
+- a protected item that exists in the vault settles the stage of a machine the journal thinks
+  is before it (the enable happened even if the journal missed it): the enable is never
+  re-issued; the same holds for failover and commit, read from the item's state;
+- an open "stop-source" step is settled from the instance's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from ec2asr.azure.jobs import SCENARIOS
+from ec2asr.errors import Ec2AsrError
+from ec2asr.events import EventKind
+from ec2asr.migration._runtime import Live, Runtime
+from ec2asr.migration.journal import StepRecord
+from ec2asr.migration.stages import MachineStatus, Stage
+
+ASR_STEPS = frozenset(SCENARIOS)
+_SKEW_SECONDS = 300
+
+
+def reconcile(rt: Runtime, lives: Sequence[Live]) -> None:
+    """Settle every machine's open steps and stage before the run loop starts."""
+    if rt.leases is not None and hasattr(rt.leases, "reconcile"):
+        rt.leases.reconcile()
+    for live in lives:
+        if live.status in (MachineStatus.FAILED, MachineStatus.WAITING):
+            rt.update(live, status=MachineStatus.PENDING, clear_error=True, data={"waiting": None})
+    open_steps = {live.iid: rt.journal.open_steps(live.iid) for live in lives}
+    if not any(open_steps.values()) and not any(
+        Stage.DISCOVERED <= live.stage < Stage.COMPLETED for live in lives
+    ):
+        return
+    items = {i.name: i for i in rt.asr.list_protected_items()}
+    jobs = None
+    if any(s.step in ASR_STEPS and not s.job_name for steps in open_steps.values() for s in steps):
+        oldest = min(
+            (s.started_at for steps in open_steps.values() for s in steps if s.started_at),
+            default=datetime.now(timezone.utc),
+        )
+        jobs = list(rt.asr.list_jobs(start_time=oldest))
+    for live in lives:
+        live.item = items.get(live.iid)
+        for step in open_steps[live.iid]:
+            _settle_step(rt, live, step, jobs)
+        _settle_stage(rt, live)
+
+
+def _settle_step(rt: Runtime, live: Live, step: StepRecord, jobs: list | None) -> None:  # type: ignore[type-arg]
+    if step.step in ASR_STEPS:
+        aliases = live.item.aliases if live.item is not None else frozenset({live.iid})
+        job_name = step.job_name
+        if job_name is None and jobs is not None and step.started_at is not None:
+            scenarios = SCENARIOS[step.step]
+            started = step.started_at
+            for job in sorted(jobs, key=lambda j: j.start_time or started):
+                if (
+                    job.scenario_name in scenarios
+                    and ({job.target_object_id, job.target_object_name} & aliases)
+                    and (
+                        job.start_time is None
+                        or (job.start_time - step.started_at).total_seconds() > -_SKEW_SECONDS
+                    )
+                ):
+                    job_name = job.name
+                    break
+        if job_name is None:
+            rt.journal.end_step(
+                step.id, succeeded=False, abandoned=True, error="never reached Azure"
+            )
+            rt.update(live, status=MachineStatus.PENDING, data={"inflight": None})
+            return
+        rt.events.emit(
+            EventKind.INFO,
+            f"resuming {step.step}: following ASR job {job_name}",
+            instance_id=live.iid,
+            stage=live.stage.value,
+        )
+        rt.follow(
+            live,
+            step.step,
+            job_name=job_name,
+            step_id=step.id,
+            issued_at=step.started_at,
+            aliases=aliases,
+        )
+        return
+    if step.step == "stop-source":
+        try:
+            state = rt.control.states([live.iid]).get(live.iid)
+        except Ec2AsrError:
+            return
+        if state in ("stopping", "stopped"):
+            return  # the observation loop promotes the machine when it is stopped
+        rt.journal.end_step(step.id, succeeded=False, abandoned=True, error=f"instance {state}")
+        rt.update(live, data={"stop_requested_at": None, "waiting": None})
+        return
+    # install-agent, lease-egress, finish: idempotent, run again.
+    rt.journal.end_step(step.id, succeeded=False, abandoned=True, error="interrupted; will re-run")
+
+
+def _settle_stage(rt: Runtime, live: Live) -> None:
+    """Move the journal's stage forward when Azure shows a step happened that it missed."""
+    item = live.item
+    if item is None or live.op_key is not None:
+        return
+    if live.stage < Stage.REPLICATING:
+        rt.reach(live, Stage.REPLICATING, "replication was already enabled (found in the vault)")
+    if live.stage is Stage.SOURCE_STOPPED and item.is_failed_over:
+        rt.reach(live, Stage.FAILED_OVER, "already failed over (found in the vault)")
+    committed = (item.protection_state or "").lower().endswith("committed")
+    if live.stage is Stage.FAILED_OVER and committed:
+        rt.reach(live, Stage.COMMITTED, "already committed (found in the vault)")

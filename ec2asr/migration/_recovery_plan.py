@@ -1,0 +1,316 @@
+"""Cutover with ASR recovery plans: boot groups of machines that fail over together.
+
+Per plan (at most 100 items; a larger run is split into ``name``, ``name-2`` ...): once every
+member finished its test migration, ec2asr creates the plan, stops every member's EC2 instance,
+waits until every member has a recovery point taken after its stop, fails the plan over
+(``Latest``: everything the appliance received is processed first) and commits it. Each member
+then completes like a machine cut over alone. Plan steps are journaled under ``plan:<name>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ec2asr.azure._plans import MAX_PLAN_ITEMS
+from ec2asr.errors import AzureResourceNotFoundError, Ec2AsrError, InvalidInputError
+from ec2asr.events import EventKind
+from ec2asr.migration._runtime import Live, Runtime, is_transient
+from ec2asr.migration._steps import stop_sources
+from ec2asr.migration.journal import StepState
+from ec2asr.migration.plan import RecoveryPlanSpec
+from ec2asr.migration.stages import MachineStatus, Stage
+
+_NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+def validate(spec: RecoveryPlanSpec, member_ids: Sequence[str]) -> None:
+    """Check a recovery-plan spec against the machines that will migrate.
+
+    Raises:
+        InvalidInputError: A bad name, an unknown or repeated id, or a machine in no group.
+    """
+    if not spec.name or set(spec.name) - _NAME_OK or len(spec.name) > 60:
+        raise InvalidInputError(f"invalid recovery plan name {spec.name!r}")
+    if spec.groups is None:
+        return
+    seen: list[str] = [i for g in spec.groups for i in g]
+    if any(not g for g in spec.groups):
+        raise InvalidInputError("a recovery plan boot group is empty")
+    dupes = sorted({i for i in seen if seen.count(i) > 1})
+    if dupes:
+        raise InvalidInputError(f"machines in more than one boot group: {', '.join(dupes)}")
+    unknown = sorted(set(seen) - set(member_ids))
+    if unknown:
+        raise InvalidInputError(
+            f"boot groups name machines that are not migrating: {', '.join(unknown)}"
+        )
+    missing = sorted(set(member_ids) - set(seen))
+    if missing:
+        raise InvalidInputError(f"migrating machines in no boot group: {', '.join(missing)}")
+
+
+@attrs.define
+class _Plan:
+    name: str
+    groups: list[list[str]]
+    # waiting, creating, created, failing-over, failed-over, committing, done
+    phase: str = "waiting"
+    op_key: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return f"plan:{self.name}"
+
+    @property
+    def members(self) -> list[str]:
+        return [i for g in self.groups for i in g]
+
+
+def _split(spec: RecoveryPlanSpec, member_ids: Sequence[str]) -> list[_Plan]:
+    """Boot groups -> plans of at most 100 items (a group may continue in the next plan)."""
+    groups = [list(g) for g in spec.groups] if spec.groups else [list(member_ids)]
+    chunks: list[list[list[str]]] = []
+    current: list[list[str]] = []
+    count = 0
+    for group in groups:
+        current.append([])
+        for iid in group:
+            if count == MAX_PLAN_ITEMS:
+                chunks.append(current)
+                current, count = [[]], 0
+            current[-1].append(iid)
+            count += 1
+    if count:
+        chunks.append(current)
+    return [
+        _Plan(
+            name=spec.name if index == 0 else f"{spec.name}-{index + 1}",
+            groups=[g for g in chunk if g],
+        )
+        for index, chunk in enumerate(chunks)
+    ]
+
+
+class PlanCutover:
+    """Drives the recovery-plan part of a run (the per-machine part is in ``_steps``)."""
+
+    def __init__(self, rt: Runtime, lives: Sequence[Live]) -> None:
+        assert rt.options.recovery_plan is not None
+        self.rt = rt
+        self.lives = {live.iid: live for live in lives}
+        self.plans = _split(rt.options.recovery_plan, list(self.lives))
+        rt.on_plan_operation = self._operation_finished
+        for plan in self.plans:
+            self._resume(plan)
+
+    # -- state --------------------------------------------------------------------------------
+
+    def _members(self, plan: _Plan) -> list[Live]:
+        return [
+            self.lives[i]
+            for i in plan.members
+            if i in self.lives and self.lives[i].status is not MachineStatus.FAILED
+        ]
+
+    def _resume(self, plan: _Plan) -> None:
+        journal = self.rt.journal
+        for step in journal.open_steps(plan.subject):
+            if step.job_name:
+                self._follow(plan, step.step, step.job_name, step.id, step.started_at)
+            else:
+                journal.end_step(
+                    step.id, succeeded=False, abandoned=True, error="never reached Azure"
+                )
+        done = {s.step for s in journal.steps(plan.subject) if s.state == StepState.SUCCEEDED}
+        if "plan-commit" in done:
+            plan.phase = "done"
+        elif "plan-failover" in done:
+            plan.phase = "failed-over"
+        elif "create-recovery-plan" in done:
+            plan.phase = "created"
+        if plan.op_key is None and plan.phase in ("waiting", "created"):
+            try:
+                self.rt.asr.get_recovery_plan(plan.name)
+                plan.phase = "created" if plan.phase == "waiting" else plan.phase
+            except AzureResourceNotFoundError:
+                pass
+
+    @property
+    def settled(self) -> bool:
+        """True when no plan has an operation in flight or a step it can take."""
+        return all(p.op_key is None for p in self.plans) and all(
+            p.phase in ("done", "waiting") or not self._members(p) for p in self.plans
+        )
+
+    # -- acting -------------------------------------------------------------------------------
+
+    def act(self) -> None:
+        """Take every plan-level step that can start now."""
+        if not self.rt.options.confirm_cutover:
+            return
+        for plan in self.plans:
+            if plan.op_key is not None:
+                continue
+            members = self._members(plan)
+            if not members:
+                continue
+            stages = {m.stage for m in members}
+            if plan.phase == "waiting" and stages == {Stage.TEST_CLEANED_UP}:
+                self._create(plan, members)
+            elif plan.phase == "created" and stages == {Stage.TEST_CLEANED_UP}:
+                ready = [m for m in members if not m.data.get("stop_requested_at")]
+                if ready:
+                    for m in ready:
+                        self.rt.update(m, data={"recovery_plan": plan.name})
+                    stop_sources(self.rt, ready)
+            elif plan.phase == "created" and stages == {Stage.SOURCE_STOPPED}:
+                if all(self._point_after_stop(m) for m in members):
+                    self._failover(plan, members)
+            elif plan.phase == "failed-over" and stages == {Stage.FAILED_OVER}:
+                self._commit(plan)
+
+    def _commit(self, plan: _Plan) -> None:
+        name = plan.name
+        self._issue(plan, "plan-commit", lambda: self.rt.asr.begin_plan_commit(name))
+
+    def observe(self) -> None:
+        """Nothing to read beyond the shared sweep (plan jobs end through the tracker)."""
+
+    def _point_after_stop(self, live: Live) -> bool:
+        item, stop_at = live.item, live.data.get("stop_requested_at")
+        if item is None or not stop_at or item.last_recovery_point_time is None:
+            return False
+        return item.last_recovery_point_time >= datetime.fromisoformat(str(stop_at))
+
+    def _create(self, plan: _Plan, members: list[Live]) -> None:
+        items = {m.iid: m.item for m in members}
+        if any(i is None for i in items.values()):
+            return  # the next sweep brings the protected items
+        groups = [[items[i] for i in g if items.get(i) is not None] for g in plan.groups]
+        groups = [g for g in groups if g]
+        fabric_id = self.rt.fleet.fabric.id
+        self._issue(
+            plan,
+            "create-recovery-plan",
+            lambda: self.rt.asr.begin_create_recovery_plan(
+                plan.name,
+                fabric_id=fabric_id,
+                groups=groups,  # type: ignore[arg-type]
+            ),
+        )
+
+    def _failover(self, plan: _Plan, members: list[Live]) -> None:
+        for m in members:
+            item = m.item
+            assert item is not None
+            self.rt.update(
+                m,
+                data={
+                    "failover_recovery_point_time": item.last_recovery_point_time.isoformat()
+                    if item.last_recovery_point_time
+                    else None,
+                    "rpo_at_failover_seconds": item.last_rpo_seconds,
+                },
+            )
+        self._issue(
+            plan,
+            "plan-failover",
+            lambda: self.rt.asr.begin_plan_unplanned_failover(
+                plan.name, recovery_point_type="Latest"
+            ),
+        )
+
+    def _issue(self, plan: _Plan, step: str, begin: Any) -> None:
+        record = self.rt.journal.begin_step(plan.subject, step)
+        self.rt.events.emit(EventKind.STEP_STARTED, f"{step} {plan.name}")
+        try:
+            op = begin()
+        except Ec2AsrError as exc:
+            self.rt.journal.end_step(record.id, succeeded=False, error=str(exc))
+            if not is_transient(exc):
+                for m in self._members(plan):
+                    self.rt.fail(m, exc, step=step)
+            return
+        self.rt.journal.step_accepted(
+            record.id,
+            job_name=op.job_name,
+            polling_url=op.polling_url,
+            continuation_token=op.continuation_token,
+        )
+        self._follow(plan, step, op.job_name, record.id, None, op=op)
+
+    def _follow(
+        self,
+        plan: _Plan,
+        step: str,
+        job_name: str | None,
+        step_id: int,
+        issued_at: datetime | None,
+        op: Any = None,
+    ) -> None:
+        key = f"{plan.subject}:{step}"
+        self.rt.tracker.track(
+            key,
+            step=step,
+            item_name=plan.name,
+            operation=op,
+            job_name=job_name,
+            issued_at=issued_at or self.rt.now(),
+        )
+        self.rt.ops[key] = f"{plan.subject}#{step_id}"
+        plan.op_key = key
+        plan.phase = {
+            "create-recovery-plan": "creating",
+            "plan-failover": "failing-over",
+            "plan-commit": "committing",
+        }[step]
+
+    def _operation_finished(self, subject: str, op: Any) -> None:
+        plan_subject, _, step_id = subject.partition("#")
+        plan = next((p for p in self.plans if p.subject == plan_subject), None)
+        if plan is None:
+            return
+        plan.op_key = None
+        error = op.error()
+        self.rt.journal.end_step(
+            int(step_id),
+            succeeded=error is None,
+            error=str(error) if error else None,
+            detail={"job": op.job_name},
+        )
+        members = self._members(plan)
+        if error is not None:
+            plan.phase = {
+                "create-recovery-plan": "waiting",
+                "plan-failover": "created",
+                "plan-commit": "failed-over",
+            }[op.step]
+            for m in members:
+                self.rt.fail(m, error, step=op.step)
+            return
+        if op.step == "create-recovery-plan":
+            plan.phase = "created"
+            self.rt.events.emit(EventKind.INFO, f"recovery plan {plan.name} created")
+        elif op.step == "plan-failover":
+            plan.phase = "failed-over"
+            for m in members:
+                self.rt.reach(
+                    m,
+                    Stage.FAILED_OVER,
+                    f"failed over with recovery plan {plan.name}",
+                    recovery_plan=plan.name,
+                    job_plan_failover=op.job_name,
+                )
+        elif op.step == "plan-commit":
+            plan.phase = "done"
+            for m in members:
+                self.rt.reach(
+                    m,
+                    Stage.COMMITTED,
+                    f"committed with recovery plan {plan.name}",
+                    job_plan_commit=op.job_name,
+                )

@@ -1,0 +1,523 @@
+"""``Migration``: the facade that composes discovery, ASR, the Mobility strategy and the journal.
+
+It only orchestrates: every step is also a method of its own, everything it does is written to
+the journal before and after it happens, and a new process with the same journal resumes where
+the last one stopped (it reconciles with AWS and Azure first, and never issues a second enable,
+failover or commit for a machine).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from ec2asr.assessment import assess
+from ec2asr.aws.discovery import Ec2Discovery
+from ec2asr.aws.instances import InstanceControl
+from ec2asr.azure.jobs import JobTracker
+from ec2asr.azure.site_recovery import SiteRecoveryClient
+from ec2asr.errors import (
+    CutoverNotConfirmedError,
+    Ec2AsrError,
+    InvalidInputError,
+    MigrationError,
+)
+from ec2asr.events import EventDispatcher, EventKind, MigrationEvent
+from ec2asr.migration import _reconcile, _recovery_plan
+from ec2asr.migration._observe import observe
+from ec2asr.migration._runtime import FleetContext, Live, RunOptions, Runtime
+from ec2asr.migration._steps import act
+from ec2asr.migration.journal import Journal
+from ec2asr.migration.plan import (
+    ApplianceSummary,
+    MachinePlan,
+    MigrationPlan,
+    RecoveryPlanSpec,
+    readiness_blockers,
+    steps_for,
+)
+from ec2asr.migration.progress import ProgressBar
+from ec2asr.migration.report import MigrationReport
+from ec2asr.migration.stages import MachineStatus, Stage
+from ec2asr.migration.targets import map_targets
+from ec2asr.mobility.base import ApplianceEndpoint, MobilityInstaller
+from ec2asr.models import SourceMachine
+from ec2asr.settings import ReplicationPolicy, TargetSettings
+
+__all__ = ["Migration"]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Migration:
+    """Moves EC2 instances to Azure with Azure Site Recovery, resumably.
+
+    The constructor does no I/O. ``plan()`` reads only; ``run()`` (or the step methods) act.
+
+    Args:
+        ec2: The EC2 discovery (its boto3 clients are reused for stop/start/tag and leases).
+        asr: The Site Recovery client of the vault.
+        installer: The Mobility strategy (:class:`~ec2asr.PushInstall`,
+            :class:`~ec2asr.ManualInstall` or your own :class:`~ec2asr.MobilityInstaller`).
+        target: Where the machines land in Azure.
+        policy: The replication policy (created or reused).
+        journal: A :class:`~ec2asr.Journal` or the path of its SQLite file.
+        appliance: The appliance fabric's name when several are registered.
+        vault_location: Create the vault in this region when it does not exist (None: it must).
+        leases: Temporary security-group rules for missing egress (a
+            ``SecurityGroupLeases``), or None to only report missing rules.
+        concurrency: At most this many ASR operations in flight at once.
+        poll_interval: Seconds between observation sweeps (ASR's ``Retry-After`` can raise it).
+        sleep: How to wait (injectable; tests never sleep for real).
+        now: The current time in UTC, on the same clock as Azure's timestamps.
+        on_event: Called with every :class:`~ec2asr.MigrationEvent`.
+        progress: Draw a progress bar (terminal or Jupyter).
+        name: A stable name for this migration (used for temporary resources).
+
+    Raises:
+        InvalidInputError: When an argument has the wrong type or value.
+    """
+
+    def __init__(
+        self,
+        *,
+        ec2: Ec2Discovery,
+        asr: SiteRecoveryClient,
+        installer: MobilityInstaller,
+        target: TargetSettings,
+        policy: ReplicationPolicy,
+        journal: Journal | str | os.PathLike[str],
+        appliance: str | None = None,
+        vault_location: str | None = None,
+        leases: Any = None,
+        concurrency: int = 100,
+        poll_interval: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = _utcnow,
+        on_event: Callable[[MigrationEvent], None] | None = None,
+        progress: bool = False,
+        name: str = "ec2asr",
+    ) -> None:
+        checks: Sequence[tuple[str, Any, Any]] = (
+            ("ec2", ec2, Ec2Discovery),
+            ("asr", asr, SiteRecoveryClient),
+            ("target", target, TargetSettings),
+            ("policy", policy, ReplicationPolicy),
+        )
+        for label, value, kind in checks:
+            if not isinstance(value, kind):
+                raise InvalidInputError(
+                    f"{label} must be a {kind.__name__}, got {type(value).__name__}"
+                )
+        if not isinstance(installer, MobilityInstaller):
+            raise InvalidInputError("installer must have an install(machines, context) method")
+        if concurrency < 1:
+            raise InvalidInputError("concurrency must be at least 1")
+        if poll_interval < 0:
+            raise InvalidInputError("poll_interval must not be negative")
+        self.ec2 = ec2
+        self.asr = asr
+        self.installer = installer
+        self.target = target
+        self.policy = policy
+        self.journal = journal if isinstance(journal, Journal) else Journal(journal)
+        self.appliance = appliance
+        self.vault_location = vault_location
+        self.leases = leases
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self._sleep = sleep
+        self._now = now
+        self._callbacks = [on_event] if on_event is not None else []
+        self._progress = progress
+        self.name = name
+        self._fleet: FleetContext | None = None
+
+    def __repr__(self) -> str:
+        return f"Migration(name={self.name!r}, journal={str(self.journal.path)!r})"
+
+    def close(self) -> None:
+        """Release the journal (and its lock)."""
+        self.journal.close()
+
+    def __enter__(self) -> Migration:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- planning ----------------------------------------------------------------------------
+
+    def _appliance_summary(self) -> tuple[ApplianceSummary, ApplianceEndpoint, Any]:
+        fabric = self.asr.get_appliance_fabric(self.appliance)
+        servers = fabric.healthy_process_servers or fabric.process_servers
+        if not servers:
+            raise MigrationError(f"appliance fabric {fabric.name} reports no process server")
+        server = min(servers, key=lambda p: p.protected_item_count)
+        if not server.ip_address:
+            raise MigrationError(f"process server {server.name} reports no IP address")
+        summary = ApplianceSummary(
+            fabric_name=fabric.name,
+            ip_address=server.ip_address,
+            process_server_id=server.id,
+            protected_items=fabric.protected_item_count,
+            capacity=fabric.capacity,
+            healthy=server.health in (None, "Normal"),
+        )
+        endpoint = ApplianceEndpoint(
+            ip_address=server.ip_address,
+            name=server.name,
+            fabric_name=fabric.name,
+            process_server_id=server.id,
+        )
+        return summary, endpoint, fabric
+
+    def plan(
+        self,
+        machines: Iterable[SourceMachine],
+        *,
+        acknowledge_instance_store: Iterable[str] = (),
+        test_migration: bool = True,
+        recovery_plan: RecoveryPlanSpec | None = None,
+    ) -> MigrationPlan:
+        """Plan the migration of ``machines``: readiness, connectivity, targets, capacity.
+
+        Writes nothing anywhere (it reads EC2 and the vault).
+
+        Raises:
+            InvalidInputError: Bad machines or options.
+            AzureError: The vault or appliance cannot be read.
+            AwsError: EC2 cannot be read.
+        """
+        machines = list(machines)
+        if not machines:
+            raise InvalidInputError("plan() needs at least one machine")
+        if any(not isinstance(m, SourceMachine) for m in machines):
+            raise InvalidInputError("plan() takes SourceMachine objects from Ec2Discovery")
+        if test_migration and not self.target.test_network_id:
+            raise InvalidInputError(
+                "a test migration needs TargetSettings.test_network_id (an isolated VNet); "
+                "set it, or plan with test_migration=False"
+            )
+        summary, endpoint, _fabric = self._appliance_summary()
+        supported = None
+        list_os = getattr(self.asr, "list_supported_operating_systems", None)
+        if list_os is not None:
+            supported = list_os()
+        report = assess(
+            machines,
+            acknowledge_instance_store=acknowledge_instance_store,
+            supported_os=supported or None,
+        )
+        targets = map_targets(machines, self.target)
+        connectivity = self._connectivity(machines, endpoint)
+        push = bool(getattr(self.installer, "requires_inbound", False))
+        leases = self.leases is not None
+        plans = []
+        warnings: list[str] = []
+        for machine in machines:
+            readiness = report[machine.instance_id]
+            missing = tuple(connectivity.get(machine.instance_id, ()))
+            blockers = list(readiness_blockers(readiness))
+            notes = [f"{f.code}: {f.message}" for f in readiness.warnings]
+            if missing and not leases:
+                blockers.extend(f"network: {m}" for m in missing)
+            elif missing:
+                notes.extend(f"will lease: {m}" for m in missing)
+            plans.append(
+                MachinePlan(
+                    machine=machine,
+                    readiness=readiness,
+                    target=targets[machine.instance_id],
+                    connectivity=missing,
+                    steps=steps_for(
+                        push=push,
+                        test_migration=test_migration,
+                        recovery_plan=recovery_plan is not None,
+                        leases=bool(missing) and leases,
+                    ),
+                    blockers=tuple(blockers),
+                    notes=tuple(notes),
+                )
+            )
+        migrating = sum(1 for p in plans if p.migrates)
+        if migrating > summary.free:
+            warnings.append(
+                f"{migrating} machines exceed the appliance's room for about {summary.free} "
+                f"more (capacity about {summary.capacity}); add a scale-out appliance or "
+                "migrate in waves"
+            )
+        if not summary.healthy:
+            warnings.append(f"process server {summary.ip_address} is not healthy")
+        return MigrationPlan(
+            machines=tuple(plans),
+            appliance=summary,
+            installer=type(self.installer).__name__,
+            policy={
+                "name": self.policy.name,
+                "recovery_point_history_minutes": self.policy.recovery_point_history_minutes,
+                "app_consistent_frequency_minutes": self.policy.app_consistent_frequency_minutes,
+            },
+            target=self.target.describe(),
+            warnings=tuple(warnings),
+            created_at=self._now(),
+        )
+
+    def _connectivity(
+        self, machines: Sequence[SourceMachine], appliance: ApplianceEndpoint
+    ) -> dict[str, list[str]]:
+        """Missing egress rules per machine (sentences); empty when every path is open."""
+        from ec2asr.aws.network import analyze_fleet
+
+        return analyze_fleet(self.ec2.ec2_client, machines, appliance)
+
+    # -- running -----------------------------------------------------------------------------
+
+    def _prepare_fleet(self, endpoint: ApplianceEndpoint, fabric: Any) -> FleetContext:
+        if self.vault_location:
+            self.asr.ensure_vault(self.vault_location)
+        container = self.asr.get_protection_container(fabric.name)
+        policy = self.asr.ensure_policy(self.policy)
+        self.asr.ensure_container_mapping(fabric.name, container, policy)
+        self.journal.set_meta("fabric", fabric.name)
+        self.journal.set_meta("container", container)
+        self.journal.set_meta("policy_id", policy.id)
+        return FleetContext(fabric=fabric, container=container, policy=policy, appliance=endpoint)
+
+    def prepare(self, plan: MigrationPlan) -> FleetContext:
+        """Vault, appliance, policy and container mapping; record the machines in the journal.
+
+        Raises:
+            AzureConflictError: A same-named policy exists with other settings.
+            AzureError: Azure refused or failed a request.
+            JournalLockedError: Another process drives this journal.
+        """
+        self.journal.open()
+        _summary, endpoint, fabric = self._appliance_summary()
+        self._fleet = self._prepare_fleet(endpoint, fabric)
+        for machine_plan in plan:
+            record = self.journal.machine(machine_plan.instance_id)
+            data = {"target": machine_plan.target.to_dict()}
+            if record is None and not machine_plan.migrates:
+                self.journal.update_machine(
+                    machine_plan.instance_id,
+                    name=machine_plan.machine.name,
+                    status=MachineStatus.BLOCKED,
+                    data={**data, "blockers": list(machine_plan.blockers)},
+                )
+            elif record is None:
+                self.journal.update_machine(
+                    machine_plan.instance_id, name=machine_plan.machine.name, data=data
+                )
+        return self._fleet
+
+    def run(
+        self,
+        plan: MigrationPlan,
+        *,
+        until: Stage = Stage.COMPLETED,
+        confirm_cutover: bool = False,
+        test_migration: bool = True,
+        recovery_plan: RecoveryPlanSpec | None = None,
+        timeout: float | None = None,
+        discovery_timeout: float = 3600.0,
+        only_from: Stage | None = None,
+    ) -> MigrationReport:
+        """Drive every machine of the plan that is not blocked up to ``until``.
+
+        Machines move independently: one machine's failure is recorded and the others carry on.
+        Without ``confirm_cutover=True`` no source is stopped and nothing fails over.
+
+        Args:
+            plan: From :meth:`plan`.
+            until: The stage to reach (``Stage.COMPLETED`` by default).
+            confirm_cutover: Allow stopping sources and failing over.
+            test_migration: Rehearse with a test failover (and clean it up) before cutover.
+            recovery_plan: Cut over with an ASR recovery plan (boot groups) instead of per machine.
+            timeout: Return after waiting this many seconds (the work stays resumable).
+            discovery_timeout: Fail a machine the appliance has not discovered this long after
+                its agent was installed.
+            only_from: Touch only machines that already reached this stage.
+
+        Returns:
+            The report of every machine in the journal.
+
+        Raises:
+            InvalidInputError: Bad options (before anything is changed).
+            JournalLockedError: Another process drives this journal.
+            AzureError: Fleet-wide preparation failed (per-machine failures are recorded instead).
+        """
+        if not isinstance(until, Stage):
+            raise InvalidInputError("until must be a Stage")
+        if test_migration and until > Stage.PROTECTED and not self.target.test_network_id:
+            raise InvalidInputError(
+                "a test migration needs TargetSettings.test_network_id; pass test_migration=False "
+                "to cut over without rehearsing"
+            )
+        members = [p for p in plan if p.migrates]
+        if recovery_plan is not None:
+            _recovery_plan.validate(recovery_plan, [p.instance_id for p in members])
+        fleet = self.prepare(plan)
+        options = RunOptions(
+            until=until,
+            confirm_cutover=confirm_cutover,
+            test_migration=test_migration,
+            recovery_plan=recovery_plan,
+            discovery_timeout=discovery_timeout,
+            timeout=timeout,
+        )
+        rt = self._runtime(options, fleet, total=len(members))
+        lives = []
+        for machine_plan in members:
+            record = self.journal.machine(machine_plan.instance_id)
+            assert record is not None  # prepare() recorded every machine
+            if only_from is not None and record.stage < only_from:
+                continue
+            lives.append(Live(plan=machine_plan, record=record))
+        _reconcile.reconcile(rt, lives)
+        cutover = _recovery_plan.PlanCutover(rt, lives) if recovery_plan is not None else None
+        self._loop(rt, lives, cutover)
+        if self._progress_bar is not None:
+            self._progress_bar.close()
+        return self.status()
+
+    _progress_bar: ProgressBar | None = None
+
+    def _runtime(self, options: RunOptions, fleet: FleetContext, *, total: int) -> Runtime:
+        callbacks: list[Callable[[MigrationEvent], None]] = list(self._callbacks)
+        self._progress_bar = None
+        if self._progress:
+            self._progress_bar = ProgressBar(total)
+            callbacks.append(self._progress_bar)
+        events = EventDispatcher(callbacks, sink=self.journal, clock=self._now)
+        tracker = JobTracker(
+            self.asr, interval=self.poll_interval, sleep=self._sleep, now=self._now
+        )
+        return Runtime(
+            journal=self.journal,
+            asr=self.asr,
+            tracker=tracker,
+            events=events,
+            installer=self.installer,
+            control=InstanceControl(self.ec2.ec2_client),
+            leases=self.leases,
+            now=self._now,
+            options=options,
+            fleet=fleet,
+            concurrency=self.concurrency,
+            ec2_client=self.ec2.ec2_client,
+            ssm_client=self.ec2.ssm_client,
+            migration_id=self.name,
+        )
+
+    def _loop(self, rt: Runtime, lives: list[Live], cutover: Any) -> None:
+        waited = 0.0
+        elapsed = 0.0
+        while True:
+            act(rt, lives, self.target)
+            if cutover is not None:
+                cutover.act()
+            busy = [live for live in lives if not live.settled]
+            if not busy and rt.in_flight == 0 and (cutover is None or cutover.settled):
+                break
+            if rt.options.timeout is not None and waited >= rt.options.timeout:
+                rt.events.emit(
+                    EventKind.INFO,
+                    f"returning after {waited:.0f} s as asked; run again to carry on",
+                )
+                break
+            elapsed = rt.tracker.wait()
+            waited += elapsed
+            observe(rt, lives, elapsed)
+            if cutover is not None:
+                cutover.observe()
+
+    # -- one method per step ---------------------------------------------------------------
+
+    def install_agents(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
+        """Install (or hand over) the Mobility agent. See :meth:`run` for ``kwargs``."""
+        return self.run(plan, until=Stage.AGENT_INSTALLED, **kwargs)
+
+    def enable_replication(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
+        """Install agents if needed, wait for discovery, enable replication."""
+        return self.run(plan, until=Stage.REPLICATING, **kwargs)
+
+    def wait_for_protection(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
+        """Carry on until initial replication finished for every machine."""
+        return self.run(plan, until=Stage.PROTECTED, **kwargs)
+
+    def test_migration(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
+        """Test failover into the isolated network, then clean it up."""
+        return self.run(plan, until=Stage.TEST_CLEANED_UP, test_migration=True, **kwargs)
+
+    def cutover(
+        self,
+        plan: MigrationPlan,
+        *,
+        confirm_cutover: bool = False,
+        recovery_plan: RecoveryPlanSpec | None = None,
+        **kwargs: Any,
+    ) -> MigrationReport:
+        """Stop the sources and fail over (machines that finished their test migration).
+
+        Raises:
+            CutoverNotConfirmedError: Without ``confirm_cutover=True``.
+        """
+        if not confirm_cutover:
+            raise CutoverNotConfirmedError(
+                "cutover stops the EC2 instances and fails over to Azure; "
+                "call it with confirm_cutover=True"
+            )
+        return self.run(
+            plan,
+            until=Stage.FAILED_OVER,
+            confirm_cutover=True,
+            recovery_plan=recovery_plan,
+            only_from=Stage.TEST_CLEANED_UP,
+            **kwargs,
+        )
+
+    def commit(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
+        """Commit the failover of machines that failed over (no rollback afterwards)."""
+        return self.run(
+            plan, until=Stage.COMMITTED, confirm_cutover=True, only_from=Stage.FAILED_OVER, **kwargs
+        )
+
+    def complete(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
+        """Complete the migration of committed machines (revoke leases, tag the sources)."""
+        return self.run(
+            plan, until=Stage.COMPLETED, confirm_cutover=True, only_from=Stage.COMMITTED, **kwargs
+        )
+
+    def rollback(
+        self, plan: MigrationPlan, *, instance_ids: Iterable[str] | None = None
+    ) -> MigrationReport:
+        """Before commit: cancel the failover and start the source instance again.
+
+        Raises:
+            InvalidStateError: A named machine is not failed over (or already committed).
+            JournalLockedError: Another process drives this journal.
+        """
+        from ec2asr.migration._rollback import rollback
+
+        fleet = self.prepare(plan)
+        rt = self._runtime(RunOptions(until=Stage.COMPLETED), fleet, total=len(plan))
+        return rollback(self, rt, plan, instance_ids)
+
+    def status(self) -> MigrationReport:
+        """The report of every machine in the journal (opens it read-write if needed).
+
+        Raises:
+            JournalLockedError: Another process drives this journal.
+        """
+        self.journal.open()
+        return MigrationReport.from_records(self.journal.machines(), generated_at=self._now())
+
+    def _fail_all(self, lives: Sequence[Live], rt: Runtime, error: Ec2AsrError) -> None:
+        for live in lives:
+            rt.fail(live, error, step="run")

@@ -1,0 +1,214 @@
+"""``MigrationReport``: where every machine is, how long each stage took, what went wrong."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ec2asr.migration.journal import MachineRecord
+from ec2asr.migration.stages import MachineStatus, Stage
+
+__all__ = ["MachineReport", "MigrationReport"]
+
+
+@attrs.frozen
+class MachineReport:
+    """One machine in a :class:`MigrationReport`.
+
+    Attributes:
+        instance_id: The EC2 instance.
+        name: Its Name tag.
+        stage: The last stage it reached.
+        status: How it is doing.
+        stage_times: When it reached each stage (UTC).
+        rpo_at_failover_seconds: ASR's RPO when it failed over, if it did.
+        azure_vm_id: The Azure VM's ARM id, once known.
+        error: The last permanent error (class name and message), if any.
+        waiting: What it waits for, if anything.
+    """
+
+    instance_id: str
+    name: str | None
+    stage: Stage
+    status: MachineStatus
+    stage_times: tuple[tuple[str, datetime], ...] = ()
+    rpo_at_failover_seconds: int | None = None
+    azure_vm_id: str | None = None
+    error: str | None = None
+    waiting: str | None = None
+    target_vm_name: str | None = None
+
+    @classmethod
+    def from_record(cls, record: MachineRecord) -> MachineReport:
+        """Build from the journal's record."""
+        data = record.data
+        times = tuple(
+            (stage, datetime.fromisoformat(at))
+            for stage, at in sorted(
+                (data.get("stage_times") or {}).items(), key=lambda kv: Stage(kv[0]).order
+            )
+        )
+        error = f"{record.error_type}: {record.error_message}" if record.error_type else None
+        target = data.get("target") or {}
+        return cls(
+            instance_id=record.instance_id,
+            name=record.name,
+            stage=record.stage,
+            status=record.status,
+            stage_times=times,
+            rpo_at_failover_seconds=data.get("rpo_at_failover_seconds"),
+            azure_vm_id=data.get("azure_vm_id"),
+            error=error,
+            waiting=data.get("waiting") if record.status is MachineStatus.WAITING else None,
+            target_vm_name=target.get("vm_name") if isinstance(target, dict) else None,
+        )
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Seconds from the first recorded stage to the last."""
+        if len(self.stage_times) < 2:
+            return None
+        return (self.stage_times[-1][1] - self.stage_times[0][1]).total_seconds()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict."""
+        return {
+            "instance_id": self.instance_id,
+            "name": self.name,
+            "stage": self.stage.value,
+            "status": self.status.value,
+            "stage_times": {stage: at.isoformat() for stage, at in self.stage_times},
+            "duration_seconds": self.duration_seconds,
+            "rpo_at_failover_seconds": self.rpo_at_failover_seconds,
+            "azure_vm_id": self.azure_vm_id,
+            "target_vm_name": self.target_vm_name,
+            "error": self.error,
+            "waiting": self.waiting,
+        }
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, sec = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{sec:02d}s"
+
+
+@attrs.frozen
+class MigrationReport:
+    """The state of a migration, from its journal. Iterating yields :class:`MachineReport`.
+
+    Attributes:
+        machines: Every machine the journal knows, in the order it first saw them.
+        generated_at: When the report was made.
+    """
+
+    machines: tuple[MachineReport, ...]
+    generated_at: datetime | None = None
+
+    @classmethod
+    def from_records(
+        cls, records: Sequence[MachineRecord], *, generated_at: datetime | None = None
+    ) -> MigrationReport:
+        """Build from journal records."""
+        return cls(tuple(MachineReport.from_record(r) for r in records), generated_at)
+
+    def __iter__(self) -> Iterator[MachineReport]:
+        return iter(self.machines)
+
+    def __len__(self) -> int:
+        return len(self.machines)
+
+    def __getitem__(self, instance_id: str) -> MachineReport:
+        for machine in self.machines:
+            if machine.instance_id == instance_id:
+                return machine
+        raise KeyError(instance_id)
+
+    @property
+    def completed(self) -> tuple[MachineReport, ...]:
+        """Machines whose migration completed."""
+        return tuple(m for m in self.machines if m.stage is Stage.COMPLETED)
+
+    @property
+    def failed(self) -> tuple[MachineReport, ...]:
+        """Machines that failed permanently at some step."""
+        return tuple(m for m in self.machines if m.status is MachineStatus.FAILED)
+
+    @property
+    def blocked(self) -> tuple[MachineReport, ...]:
+        """Machines not migrated because of blockers."""
+        return tuple(m for m in self.machines if m.status is MachineStatus.BLOCKED)
+
+    def counts(self) -> dict[str, int]:
+        """Machines per stage."""
+        return dict(Counter(m.stage.value for m in self.machines))
+
+    def summary(self) -> str:
+        """One line: how many machines completed, failed, are blocked or in progress."""
+        done, failed, blocked = len(self.completed), len(self.failed), len(self.blocked)
+        rest = len(self.machines) - done - failed - blocked
+        return (
+            f"{len(self.machines)} machines: {done} completed, {rest} in progress, "
+            f"{failed} failed, {blocked} blocked"
+        )
+
+    def __str__(self) -> str:
+        header = (
+            f"{'INSTANCE':<20} {'NAME':<16} {'STAGE':<16} {'STATUS':<12} {'TOOK':>7} "
+            f"{'RPO@FO':>7}  AZURE VM / NOTE"
+        )
+        lines = [header, "-" * len(header)]
+        for m in self.machines:
+            rpo = "-" if m.rpo_at_failover_seconds is None else f"{m.rpo_at_failover_seconds}s"
+            note = m.error or m.waiting or m.azure_vm_id or m.target_vm_name or ""
+            lines.append(
+                f"{m.instance_id:<20} {(m.name or '-')[:16]:<16} {m.stage.value:<16} "
+                f"{m.status.value:<12} {_duration(m.duration_seconds):>7} {rpo:>7}  {note}"
+            )
+        lines.append("")
+        lines.append(self.summary())
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict."""
+        return {
+            "schema": "ec2asr.migration-report/1",
+            "generated_at": self.generated_at.isoformat() if self.generated_at else None,
+            "summary": self.summary(),
+            "counts": self.counts(),
+            "machines": [m.to_dict() for m in self.machines],
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The report as JSON."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for m in self.machines:
+            colour = {"failed": "#c62828", "blocked": "#9e9e9e", "done": "#2e7d32"}.get(
+                m.status.value, "inherit"
+            )
+            note = m.error or m.waiting or m.azure_vm_id or ""
+            rows.append(
+                "<tr>"
+                f"<td>{html.escape(m.instance_id)}</td><td>{html.escape(m.name or '')}</td>"
+                f"<td>{html.escape(m.stage.value)}</td>"
+                f"<td style='color:{colour}'>{html.escape(m.status.value)}</td>"
+                f"<td>{_duration(m.duration_seconds)}</td>"
+                f"<td>{'' if m.rpo_at_failover_seconds is None else m.rpo_at_failover_seconds}</td>"
+                f"<td>{html.escape(note)}</td></tr>"
+            )
+        head = (
+            "<tr><th>Instance</th><th>Name</th><th>Stage</th><th>Status</th><th>Took</th>"
+            "<th>RPO at failover (s)</th><th>Azure VM / note</th></tr>"
+        )
+        return f"<p>{html.escape(self.summary())}</p><table>{head}{''.join(rows)}</table>"

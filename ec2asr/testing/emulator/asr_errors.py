@@ -1,0 +1,186 @@
+"""The ASR errors the emulator reproduces: job errors, health errors, refusals.
+
+Error ids, possible causes and recommended actions follow Microsoft's troubleshooting articles
+"Troubleshoot Mobility Service push installation issues" (95107, 95108, 95117) and "Troubleshoot
+the process server" (78186: the process server is unreachable from the source machine). The
+message wording is the emulator's; ASR's own texts are longer and vary by release.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ec2asr.testing.emulator.arm import ArmError
+from ec2asr.testing.emulator.models import JobError
+
+__all__ = [
+    "push_connectivity_error",
+    "push_credentials_error",
+    "replication_unreachable_health_error",
+    "state_refusal",
+]
+
+PUSH_CONNECTIVITY = "95117"
+PUSH_CREDENTIALS_WINDOWS = "95107"
+PUSH_CREDENTIALS_LINUX = "95108"
+PROCESS_SERVER_UNREACHABLE = "78186"
+NO_TEST_FAILOVER = "161011"
+
+
+def push_connectivity_error(
+    machine_name: str, appliance_ip: str, missing: tuple[str, ...]
+) -> JobError:
+    """Job error when the appliance cannot reach the source to push the agent."""
+    detail = "; ".join(missing) if missing else "the required ports"
+    return JobError(
+        code=PUSH_CONNECTIVITY,
+        message=(
+            f"Push installation of the Mobility service to the source machine {machine_name} "
+            f"failed: the replication appliance ({appliance_ip}) could not connect to the machine."
+        ),
+        possible_causes=(
+            "The source machine is not reachable from the replication appliance over the network: "
+            f"a firewall or network security group blocks it ({detail}), or the machine is off."
+        ),
+        recommended_action=(
+            f"Allow the push-installation ports on the source machine from {appliance_ip} "
+            "(Windows: TCP 445, 135 and 49152-65535; Linux: TCP 22 with the SFTP subsystem "
+            "enabled), make sure the machine is running, then retry the operation."
+        ),
+        provider_error=True,
+    )
+
+
+def push_credentials_error(machine_name: str, account: str, os_type: str) -> JobError:
+    """Job error when the run-as account cannot log on with administrator rights."""
+    if os_type == "windows":
+        return JobError(
+            code=PUSH_CREDENTIALS_WINDOWS,
+            message=(
+                f"Push installation of the Mobility service to the source machine {machine_name} "
+                f"failed: the credentials of the account '{account}' are not valid on the machine."
+            ),
+            possible_causes=(
+                "The user account chosen during enable replication is not valid, or it does not "
+                "have administrative access (local or domain) on the source machine."
+            ),
+            recommended_action=(
+                "Verify the account's user name and password and that it is an administrator on "
+                "the source machine. For a local account, disable Remote User Access control "
+                "(LocalAccountTokenFilterPolicy=1). Then retry the operation."
+            ),
+            provider_error=True,
+        )
+    return JobError(
+        code=PUSH_CREDENTIALS_LINUX,
+        message=(
+            f"Push installation of the Mobility service to the source machine {machine_name} "
+            f"failed: the credentials of the account '{account}' are not valid on the machine."
+        ),
+        possible_causes=(
+            "The account chosen during enable replication is not the root account, its password "
+            "is wrong, or password authentication or the SFTP subsystem is disabled in sshd."
+        ),
+        recommended_action=(
+            "Use the root account, set PasswordAuthentication yes and enable the SFTP Subsystem "
+            "in /etc/ssh/sshd_config, restart sshd, then retry the operation."
+        ),
+        provider_error=True,
+    )
+
+
+def replication_unreachable_health_error(
+    machine_name: str, appliance_ip: str, missing: tuple[str, ...], created: str, entity_id: str
+) -> dict[str, Any]:
+    """The health error a protected item shows while its source cannot reach the appliance."""
+    detail = "; ".join(missing) if missing else "TCP 443 and 9443"
+    return {
+        "innerHealthErrors": [],
+        "errorSource": "ProcessServer",
+        "errorType": "78186",
+        "errorLevel": "Error",
+        "errorCategory": "Replication",
+        "errorCode": PROCESS_SERVER_UNREACHABLE,
+        "summaryMessage": "Process server not reachable from the source machine",
+        "errorMessage": (
+            f"The process server {appliance_ip} is not reachable from the source machine "
+            f"{machine_name}; no data reaches the appliance and no recovery points are created."
+        ),
+        "possibleCauses": (
+            f"Outbound traffic from the source machine to the appliance is blocked ({detail}), "
+            "or the appliance is not running."
+        ),
+        "recommendedAction": (
+            f"Allow outbound TCP 443 and 9443 from the source machine to {appliance_ip} and "
+            "inbound on the appliance, then check the path with 'telnet <appliance IP> 9443' "
+            "from the source."
+        ),
+        "creationTimeUtc": created,
+        "recoveryProviderErrorMessage": None,
+        "entityId": entity_id,
+        "errorId": "78186:1",
+        "customerResolvability": "Allowed",
+    }
+
+
+def no_test_failover_health_error(
+    target_vm_name: str, created: str, entity_id: str
+) -> dict[str, Any]:
+    """ASR's warning (161011) while no test failover succeeded on a protected machine."""
+    return {
+        "innerHealthErrors": [],
+        "errorSource": "ReplicationUnitFailoverValidatorError",
+        "errorType": "15",
+        "errorLevel": "Warning",
+        "errorCategory": "TestFailover",
+        "errorCode": NO_TEST_FAILOVER,
+        "summaryMessage": "",
+        "errorMessage": (
+            f"No successful test failover has been done on the virtual machine '{target_vm_name}'."
+        ),
+        "possibleCauses": (
+            "No successful test failover has been done on the virtual machine after it was "
+            "replicated."
+        ),
+        "recommendedAction": "Do a test failover on the virtual machine.",
+        "creationTimeUtc": created,
+        "recoveryProviderErrorMessage": None,
+        "entityId": entity_id,
+        "errorId": "6:15",
+        "customerResolvability": "NotAllowed",
+    }
+
+
+def state_refusal(operation: str, item_name: str, state: str, allowed: list[str]) -> ArmError:
+    """The 400 ASR answers when an operation is not allowed in the item's current state."""
+    allowed_text = ", ".join(allowed) if allowed else "none"
+    return ArmError(
+        400,
+        "OperationNotAllowed",
+        (
+            f"The operation '{operation}' is not allowed for the replicated item '{item_name}' "
+            f"in its current state '{state}'."
+        ),
+        extra={
+            "possibleCauses": f"Operations allowed in this state: {allowed_text}.",
+            "recommendedAction": (
+                "Check the item's allowedOperations and wait for the running job to finish."
+            ),
+        },
+    )
+
+
+def operation_in_progress(item_name: str, job_name: str) -> ArmError:
+    """The 409 when another operation already runs on the item."""
+    return ArmError(
+        409,
+        "AnotherOperationInProgress",
+        (
+            f"Another operation (job '{job_name}') is in progress on the replicated item "
+            f"'{item_name}'."
+        ),
+        extra={
+            "possibleCauses": "A previous operation on this item has not finished.",
+            "recommendedAction": "Wait for the job to finish, then retry.",
+        },
+    )

@@ -1,0 +1,374 @@
+"""``AsrEmulator``: a local Azure Site Recovery (InMageRcm) + Recovery Services + OffAzure API.
+
+The real ``azure-mgmt-recoveryservicessiterecovery`` 2.x and ``azure-mgmt-recoveryservices``
+clients drive it over HTTP on 127.0.0.1 (see :meth:`AsrEmulator.asr_management_client`).
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from ec2asr.testing.emulator import (
+    agents,
+    fabrics,
+    failover,
+    item_handlers,
+    jobs_api,
+    mappings,
+    offazure,
+    plan_operations,
+    policies,
+    providers,
+    recovery_plans,
+    recovery_points,
+    supported_os,
+)
+from ec2asr.testing.emulator import (
+    vault as vault_api,
+)
+from ec2asr.testing.emulator.appliance_api import ApplianceMixin
+from ec2asr.testing.emulator.arm import ArmError
+from ec2asr.testing.emulator.client import LoopbackBearerPolicy, StaticTokenCredential
+from ec2asr.testing.emulator.clock import SimulatedClock
+from ec2asr.testing.emulator.faults import ArmLimits, FaultRule, FaultSet
+from ec2asr.testing.emulator.lro import OperationRegistry
+from ec2asr.testing.emulator.models import (
+    ApplianceInfo,
+    ConnectivityOracle,
+    JobError,
+    MachineSpec,
+    Reachability,
+    RegistrationEvent,
+    Timings,
+    WriteRecord,
+)
+from ec2asr.testing.emulator.protected_items import ProtectedItem
+from ec2asr.testing.emulator.router import Route, Router
+from ec2asr.testing.emulator.server import EmulatorServer
+from ec2asr.testing.emulator.state import Appliance, RunAsAccount, VaultState
+from ec2asr.testing.emulator.store import Store
+
+__all__ = ["AllowAllConnectivity", "AsrEmulator"]
+
+DEFAULT_SUBSCRIPTION = "00000000-0000-4000-8000-0000000ec2a5"
+
+
+class AllowAllConnectivity:
+    """A connectivity oracle under which every path is open."""
+
+    def push_path(self, machine: MachineSpec, appliance: ApplianceInfo) -> Reachability:
+        """Always open."""
+        return Reachability(True)
+
+    def replication_path(self, machine: MachineSpec, appliance: ApplianceInfo) -> Reachability:
+        """Always open."""
+        return Reachability(True)
+
+
+def _routes() -> list[Route]:
+    return [
+        *vault_api.ROUTES,
+        *jobs_api.ROUTES,
+        *fabrics.ROUTES,
+        *providers.ROUTES,
+        *policies.ROUTES,
+        *mappings.ROUTES,
+        *failover.ROUTES,
+        *item_handlers.ROUTES,
+        *recovery_points.ROUTES,
+        *recovery_plans.ROUTES,
+        *plan_operations.ROUTES,
+        *supported_os.ROUTES,
+        *offazure.ROUTES,
+    ]
+
+
+class AsrEmulator(ApplianceMixin):
+    """An emulator of the Site Recovery REST API (modernized stack, provider InMageRcm).
+
+    Args:
+        subscription_id: The subscription the vault lives in.
+        resource_group: The vault's resource group.
+        vault: The vault name.
+        location: The vault's Azure region.
+        create_vault: Create the vault at construction (False: create it through
+            azure-mgmt-recoveryservices, as a user would).
+        clock: The simulated clock (default: now, 3600 simulated seconds per real second).
+        timings: Simulated durations and the replication bandwidth.
+        retry_after: The integer ``Retry-After`` sent on 202s and operation polls.
+        page_size: Items per page of paged lists.
+        connectivity: The oracle deciding push and replication connectivity.
+        host: Address to listen on.
+        port: Port (0: a free port).
+    """
+
+    def __init__(
+        self,
+        *,
+        subscription_id: str = DEFAULT_SUBSCRIPTION,
+        resource_group: str = "ec2asr-rehearsal",
+        vault: str = "ec2asr-vault",
+        location: str = "eastus",
+        create_vault: bool = True,
+        clock: SimulatedClock | None = None,
+        timings: Timings | None = None,
+        retry_after: int = 0,
+        page_size: int = 100,
+        connectivity: ConnectivityOracle | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if retry_after < 0 or page_size < 1:
+            raise ValueError("retry_after must be >= 0 and page_size >= 1")
+        self.subscription_id = subscription_id
+        self.resource_group = resource_group
+        self.vault = vault
+        self.location = location
+        self.clock = clock or SimulatedClock()
+        self.timings = timings or Timings()
+        self.retry_after = int(retry_after)
+        self.page_size = page_size
+        self.connectivity: ConnectivityOracle = connectivity or AllowAllConnectivity()
+        self.credential = StaticTokenCredential()
+        self.lock = threading.RLock()
+        self.store = Store()
+        self.operations = OperationRegistry()
+        self.faults = FaultSet()
+        self.limits: ArmLimits | None = None
+        self.router = Router(_routes())
+        self.request_hooks: list[Callable[[], None]] = []
+        self._writes: list[WriteRecord] = []
+        self._counts: dict[str, collections.Counter[str]] = {
+            "reads": collections.Counter(),
+            "writes": collections.Counter(),
+        }
+        self._registrations: list[RegistrationEvent] = []
+        self._server = EmulatorServer(self, host, port)
+        self._host = host
+        if create_vault:
+            self.store.put_vault(
+                vault_api.new_vault(
+                    subscription_id,
+                    resource_group,
+                    vault,
+                    location=location,
+                    created=self.clock.now(),
+                )
+            )
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> AsrEmulator:
+        """Start serving (idempotent); returns self."""
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.stop()
+
+    def __enter__(self) -> AsrEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``.
+
+        Raises:
+            RuntimeError: When the emulator is not running.
+        """
+        return f"http://{self._host}:{self._server.port}"
+
+    def __repr__(self) -> str:
+        return f"AsrEmulator(vault={self.vault!r}, subscription_id={self.subscription_id!r})"
+
+    # -- SDK clients ----------------------------------------------------------------------
+    def asr_management_client(self, **kwargs: Any) -> Any:
+        """The real ``SiteRecoveryManagementClient`` wired to this emulator over plain HTTP."""
+        from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+
+        kwargs.setdefault("authentication_policy", LoopbackBearerPolicy(self.credential))
+        kwargs.setdefault("polling_interval", 0)
+        return SiteRecoveryManagementClient(
+            self.credential, self.subscription_id, base_url=self.base_url, **kwargs
+        )
+
+    def recovery_services_client(self, **kwargs: Any) -> Any:
+        """The real ``RecoveryServicesClient`` (vaults) wired to this emulator."""
+        from azure.mgmt.recoveryservices import RecoveryServicesClient
+
+        kwargs.setdefault("authentication_policy", LoopbackBearerPolicy(self.credential))
+        kwargs.setdefault("polling_interval", 0)
+        return RecoveryServicesClient(
+            self.credential, self.subscription_id, base_url=self.base_url, **kwargs
+        )
+
+    # -- time -----------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The simulated time."""
+        return self.clock.now()
+
+    def settle(self) -> datetime:
+        """Fire every job effect due by now; returns now. Callers hold the lock."""
+        with self.lock:
+            now = self.clock.now()
+            for vault in self.store.vaults():
+                vault.jobs.settle(now)
+            return now
+
+    def advance(self, delta: float | timedelta) -> datetime:
+        """Step the simulated clock, then observe every item (replication is sampled)."""
+        with self.lock:
+            before = self.clock.now()
+            self.settle()
+            for vault in self.store.vaults():
+                for item in vault.items():
+                    self.sample_item(item, before)
+            self.clock.advance(delta)
+            now = self.settle()
+            for vault in self.store.vaults():
+                for item in vault.items():
+                    self.sample_item(item, now)
+            return now
+
+    # -- used by handlers -----------------------------------------------------------------
+    def sample_item(self, item: ProtectedItem, now: datetime) -> None:
+        """Bring an item's replication up to ``now`` using the connectivity oracle."""
+
+        def oracle(target: ProtectedItem) -> Reachability:
+            appliance = target.fabric.appliance_by_process_server(target.process_server_id)
+            if appliance is None:
+                return Reachability(False, ("the process server is not registered",))
+            return self.connectivity.replication_path(target.machine.spec, appliance.info)
+
+        item.sample(now, oracle)
+
+    def render_item(self, item: ProtectedItem) -> dict[str, Any]:
+        """An item's JSON at the current simulated time."""
+        with self.lock:
+            now = self.settle()
+            self.sample_item(item, now)
+            return item.to_json(now)
+
+    def push_outcome(
+        self, item: ProtectedItem, run_as: RunAsAccount | None, appliance: Appliance
+    ) -> JobError | None:
+        """How pushing the agent to the item's machine ends."""
+        return agents.push_outcome(item.machine.spec, run_as, appliance, self.connectivity)
+
+    def count(self, route: Route) -> None:
+        """Count one request by operation."""
+        with self.lock:
+            self._counts["writes" if route.write else "reads"][route.operation] += 1
+
+    def record_write(self, record: WriteRecord) -> None:
+        """Append to the audit list."""
+        self._writes.append(record)
+
+    # -- observation and faults -------------------------------------------------------------
+    @property
+    def writes(self) -> list[WriteRecord]:
+        """Every mutating request the emulator accepted (2xx), oldest first."""
+        with self.lock:
+            return list(self._writes)
+
+    def request_counts(self) -> dict[str, dict[str, int]]:
+        """Requests received by operation: ``{"reads": {...}, "writes": {...}}``."""
+        with self.lock:
+            return {kind: dict(counter) for kind, counter in self._counts.items()}
+
+    def inject_fault(
+        self,
+        match: str,
+        *,
+        status: int | None = None,
+        retry_after: int | None = None,
+        times: int | None = 1,
+        job_error: JobError | str | object | None = None,
+        delay: float | None = None,
+        reset: bool = False,
+    ) -> FaultRule:
+        """Make matching requests misbehave.
+
+        Args:
+            match: ``"METHOD path-glob"``, e.g. ``"POST */testFailover"`` or ``"* *"``.
+            status: Answer this HTTP error status (429, 500, 503 ...).
+            retry_after: ``Retry-After`` seconds sent with ``status``.
+            times: How many matching requests are affected (``None``: all).
+            job_error: The job the request creates fails with this error (a :class:`JobError`
+                or an ASR error code), or never finishes (:data:`NEVER_FINISHES`).
+            delay: Wait this many real seconds before answering (a slow response).
+            reset: Reset the TCP connection instead of answering.
+
+        Returns:
+            The rule (its ``hits`` counts the requests it affected).
+
+        Raises:
+            ValueError: On an invalid ``match`` or inconsistent options.
+        """
+        if isinstance(job_error, str):
+            job_error = JobError(
+                code=job_error, message=f"The operation failed with ASR error {job_error}."
+            )
+        rule = FaultRule.parse(
+            match,
+            status=status,
+            retry_after=retry_after,
+            times=times,
+            job_error=job_error,
+            delay=delay,
+            reset=reset,
+        )
+        return self.faults.add(rule)
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self.faults.clear()
+
+    def enforce_arm_limits(
+        self,
+        reads: tuple[float, float] = (250, 25),
+        writes: tuple[float, float] = (200, 10),
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """Enforce ARM's per-subscription token buckets: (burst, refill per second).
+
+        Args:
+            reads: Bucket for GET requests.
+            writes: Bucket for PUT/PATCH/POST/DELETE.
+            clock: Seconds source; real monotonic time by default.
+
+        Raises:
+            ValueError: On a bucket that could never admit a request.
+        """
+        self.limits = ArmLimits(reads, writes, clock) if clock else ArmLimits(reads, writes)
+
+    def disable_arm_limits(self) -> None:
+        """Stop enforcing the ARM limits."""
+        self.limits = None
+
+    def set_connectivity_oracle(self, oracle: ConnectivityOracle) -> None:
+        """Replace the connectivity oracle."""
+        self.connectivity = oracle
+
+    def add_request_hook(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` before every request is handled (the sandbox syncs SSM state here)."""
+        self.request_hooks.append(hook)
+
+    def get_vault_state(self) -> VaultState:
+        """The emulated vault's state (for white-box assertions in tests).
+
+        Raises:
+            ArmError: When the vault does not exist.
+        """
+        vault = self.store.find_vault(self.subscription_id, self.resource_group, self.vault)
+        if vault is None:
+            raise ArmError(404, "ResourceNotFound", f"The vault '{self.vault}' was not found.")
+        return vault

@@ -1,0 +1,382 @@
+"""Failover operations on a protected item: test failover and its cleanup, unplanned failover,
+commit, cancel, change of recovery point; planned failover is refused (InMageRcm has none)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ec2asr.testing.emulator.arm import ArmError, invalid, last_segment
+from ec2asr.testing.emulator.item_handlers import (
+    ITEM,
+    check_allowed,
+    item_job,
+    item_of,
+    job_details,
+)
+from ec2asr.testing.emulator.jobs import TaskSpec
+from ec2asr.testing.emulator.protected_items import ProtectedItem
+from ec2asr.testing.emulator.router import Context, Response, Route
+
+__all__ = ["ROUTES", "resolve_point"]
+
+
+def resolve_point(item: ProtectedItem, point_id: str | None, now: datetime) -> tuple[datetime, str]:
+    """The recovery point to fail over to: the one named, or the latest.
+
+    Raises:
+        ArmError: 400 ``RecoveryPointNotFound`` when none exists or the one named is not retained.
+    """
+    points = item.replication.points(now) if item.replication else []
+    if not points:
+        raise ArmError(
+            400,
+            "RecoveryPointNotFound",
+            f"No recovery point is available for '{item.name}' yet.",
+            extra={
+                "possibleCauses": (
+                    "Initial replication has not completed or replication is stalled."
+                ),
+                "recommendedAction": "Wait for initial replication to complete and retry.",
+            },
+        )
+    if not point_id:
+        return points[0].time, item.point_id(points[0].time)
+    wanted = last_segment(point_id).lower()
+    for point in points:
+        if item.point_name(point.time).lower() == wanted:
+            return point.time, item.point_id(point.time)
+    raise ArmError(
+        400,
+        "RecoveryPointNotFound",
+        f"The recovery point '{point_id}' is not available for '{item.name}'.",
+        extra={
+            "recommendedAction": "Use the latest recovery point or one listed by recoveryPoints."
+        },
+    )
+
+
+def _provider_input(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
+    properties = ctx.body.get("properties") or {}
+    provider = properties.get("providerSpecificDetails") or {}
+    if provider and str(provider.get("instanceType", "")).lower() != "inmagercm":
+        raise invalid("providerSpecificDetails.instanceType must be 'InMageRcm'.")
+    direction = properties.get("failoverDirection")
+    if direction not in (None, "PrimaryToRecovery"):
+        raise invalid("failoverDirection must be 'PrimaryToRecovery' for InMageRcm.")
+    return properties, provider
+
+
+def test_failover(ctx: Context) -> Response:
+    """POST testFailover."""
+    vault, item = item_of(ctx)
+    check_allowed(ctx, item, "TestFailover")
+    properties, provider = _provider_input(ctx)
+    network = (
+        provider.get("networkId")
+        or properties.get("networkId")
+        or item.settings.get("testNetworkId")
+    )
+    if not network:
+        raise invalid(
+            "A test network is required: pass networkId or set testNetworkId on the item."
+        )
+    _, point_id = resolve_point(item, provider.get("recoveryPointId"), ctx.now)
+    item.test_failover = "running"
+    total = ctx.emulator.timings.test_failover
+
+    def done(when: datetime) -> None:
+        item.test_failover = "done"
+        item.last_test_failover = when
+
+    def failed(_: datetime) -> None:
+        item.test_failover = "failed"
+
+    network_name = last_segment(str(network))
+    custom = job_details(item, "TestFailoverJobDetails")
+    custom.update(
+        {
+            "testFailoverStatus": "Completed",
+            "comments": "",
+            "networkName": network_name,
+            "networkFriendlyName": network_name,
+            "networkType": properties.get("networkType", "VmNetworkAsInput"),
+            "protectedItemDetails": [
+                {
+                    "name": item.name,
+                    "friendlyName": item.friendly_name,
+                    "testVmName": f"{item.target_vm_name}-test",
+                    "testVmFriendlyName": f"{item.target_vm_name}-test",
+                    "networkConnectionStatus": "Connected",
+                    "networkFriendlyName": network_name,
+                    "subnet": item.settings.get("testSubnetName"),
+                    "recoveryPointId": point_id,
+                }
+            ],
+        }
+    )
+    tasks = [
+        TaskSpec("TestFailoverPrerequisitesCheck", "Prerequisites check for test failover", 30.0),
+        TaskSpec(
+            "CreateTestVirtualMachine", "Create test virtual machine", max(0.0, total - 150.0)
+        ),
+        TaskSpec("StartTestVirtualMachine", "Start the virtual machine", 120.0),
+    ]
+    return item_job(
+        ctx,
+        vault,
+        item,
+        scenario="TestFailover",
+        friendly="Test failover",
+        tasks=tasks,
+        custom=custom,
+        on_success=done,
+        on_failure=failed,
+        on_cancel=failed,
+    )
+
+
+def test_failover_cleanup(ctx: Context) -> Response:
+    """POST testFailoverCleanup."""
+    vault, item = item_of(ctx)
+    check_allowed(ctx, item, "TestFailoverCleanup")
+    properties = ctx.body.get("properties") or {}
+    comments = properties.get("comments")
+    if comments is not None and not isinstance(comments, str):
+        raise invalid("comments must be a string.")
+    item.test_failover = "cleaning"
+
+    def done(_: datetime) -> None:
+        item.test_failover = "none"
+
+    def failed(_: datetime) -> None:
+        item.test_failover = "done"
+
+    tasks = [
+        TaskSpec(
+            "DeleteTestVirtualMachine",
+            "Delete test virtual machine",
+            ctx.emulator.timings.test_failover_cleanup,
+        )
+    ]
+    return item_job(
+        ctx,
+        vault,
+        item,
+        scenario="TestFailoverCleanup",
+        friendly="Cleanup test failover",
+        tasks=tasks,
+        on_success=done,
+        on_failure=failed,
+        cancellable=False,
+    )
+
+
+def unplanned_failover(ctx: Context) -> Response:
+    """POST unplannedFailover: fail over to Azure at a recovery point (latest by default)."""
+    vault, item = item_of(ctx)
+    check_allowed(ctx, item, "UnplannedFailover")
+    properties, provider = _provider_input(ctx)
+    if properties.get("sourceSiteOperations") not in (None, "Required", "NotRequired"):
+        raise invalid("sourceSiteOperations must be 'Required' or 'NotRequired'.")
+    _, point_id = resolve_point(item, provider.get("recoveryPointId"), ctx.now)
+    previous = item.phase
+    item.phase = "failing_over"
+    if item.replication:
+        item.replication.stop(ctx.now)
+    total = ctx.emulator.timings.unplanned_failover
+    shutdown = str(provider.get("performShutdown", "false")).lower() == "true"
+    tasks = [TaskSpec("FailoverPrerequisitesCheck", "Prerequisites check for failover", 30.0)]
+    if shutdown:
+        tasks.append(TaskSpec("ShutdownSourceMachine", "Shut down the source machine", 60.0))
+    tasks += [
+        TaskSpec("CreateVirtualMachine", "Create the virtual machine", max(0.0, total - 150.0)),
+        TaskSpec("StartVirtualMachine", "Start the virtual machine", 120.0),
+    ]
+
+    def done(when: datetime) -> None:
+        item.phase = "failed_over"
+        item.active_location = "Recovery"
+        item.last_failover = when
+        item.failover_recovery_point = point_id
+
+    def failed(_: datetime) -> None:
+        item.phase = "failover_failed" if previous in ("protected", "failover_failed") else previous
+        item.active_location = "Primary"
+        if item.replication:
+            item.replication.stopped = None
+
+    custom = job_details(item, "FailoverJobDetails")
+    custom["protectedItemDetails"] = [
+        {
+            "name": item.name,
+            "friendlyName": item.friendly_name,
+            "recoveryPointId": point_id,
+            "networkFriendlyName": last_segment(str(item.settings.get("targetNetworkId") or ""))
+            or None,
+        }
+    ]
+    return item_job(
+        ctx,
+        vault,
+        item,
+        scenario="UnplannedFailover",
+        friendly="Failover",
+        tasks=tasks,
+        custom=custom,
+        on_success=done,
+        on_failure=failed,
+        on_cancel=failed,
+    )
+
+
+def failover_commit(ctx: Context) -> Response:
+    """POST failoverCommit."""
+    vault, item = item_of(ctx)
+    check_allowed(ctx, item, "Commit")
+    item.phase = "committing"
+
+    def done(_: datetime) -> None:
+        item.phase = "committed"
+
+    def failed(_: datetime) -> None:
+        item.phase = "failed_over"
+
+    tasks = [
+        TaskSpec("CommitFailover", "Commit the failover", ctx.emulator.timings.failover_commit)
+    ]
+    return item_job(
+        ctx,
+        vault,
+        item,
+        scenario="CommitFailover",
+        friendly="Commit",
+        tasks=tasks,
+        on_success=done,
+        on_failure=failed,
+        cancellable=False,
+    )
+
+
+def failover_cancel(ctx: Context) -> Response:
+    """POST failoverCancel: undo an uncommitted failover; replication resumes."""
+    vault, item = item_of(ctx)
+    check_allowed(ctx, item, "CancelFailover")
+    item.phase = "cancelling"
+
+    def done(_: datetime) -> None:
+        item.phase = "protected"
+        item.active_location = "Primary"
+        item.failover_recovery_point = None
+        if item.replication:
+            item.replication.stopped = None
+
+    def failed(_: datetime) -> None:
+        item.phase = "failed_over"
+
+    tasks = [
+        TaskSpec(
+            "CancelFailover",
+            "Delete the failed-over virtual machine",
+            ctx.emulator.timings.failover_cancel,
+        )
+    ]
+    return item_job(
+        ctx,
+        vault,
+        item,
+        scenario="CancelFailover",
+        friendly="Cancel failover",
+        tasks=tasks,
+        on_success=done,
+        on_failure=failed,
+        cancellable=False,
+    )
+
+
+def apply_recovery_point(ctx: Context) -> Response:
+    """POST applyRecoveryPoint: change the recovery point of a failed-over machine."""
+    vault, item = item_of(ctx)
+    check_allowed(ctx, item, "ChangePit")
+    properties = ctx.body.get("properties") or {}
+    provider = properties.get("providerSpecificDetails") or {}
+    if str(provider.get("instanceType", "")).lower() != "inmagercm":
+        raise invalid("providerSpecificDetails.instanceType must be 'InMageRcm'.")
+    if not provider.get("recoveryPointId"):
+        raise invalid("recoveryPointId is required.")
+    stop = item.replication.stopped if item.replication else None
+    _, point_id = resolve_point(item, str(provider["recoveryPointId"]), stop or ctx.now)
+
+    def done(_: datetime) -> None:
+        item.failover_recovery_point = point_id
+
+    tasks = [TaskSpec("ChangeRecoveryPoint", "Change recovery point", 300.0, on_done=done)]
+    return item_job(
+        ctx,
+        vault,
+        item,
+        scenario="ChangeRecoveryPoint",
+        friendly="Change recovery point",
+        tasks=tasks,
+        cancellable=False,
+    )
+
+
+def planned_failover(ctx: Context) -> Response:
+    """POST plannedFailover: not an InMageRcm operation; refused like any disallowed one."""
+    _, item = item_of(ctx)
+    check_allowed(ctx, item, "PlannedFailover")
+    raise AssertionError("unreachable: PlannedFailover is never allowed for InMageRcm")
+
+
+ROUTES = [
+    Route(
+        "POST",
+        ITEM + "/testFailover",
+        "ReplicationProtectedItems_TestFailover",
+        test_failover,
+        write=True,
+    ),
+    Route(
+        "POST",
+        ITEM + "/testFailoverCleanup",
+        "ReplicationProtectedItems_TestFailoverCleanup",
+        test_failover_cleanup,
+        write=True,
+    ),
+    Route(
+        "POST",
+        ITEM + "/unplannedFailover",
+        "ReplicationProtectedItems_UnplannedFailover",
+        unplanned_failover,
+        write=True,
+    ),
+    Route(
+        "POST",
+        ITEM + "/failoverCommit",
+        "ReplicationProtectedItems_FailoverCommit",
+        failover_commit,
+        write=True,
+    ),
+    Route(
+        "POST",
+        ITEM + "/failoverCancel",
+        "ReplicationProtectedItems_FailoverCancel",
+        failover_cancel,
+        write=True,
+    ),
+    Route(
+        "POST",
+        ITEM + "/applyRecoveryPoint",
+        "ReplicationProtectedItems_ApplyRecoveryPoint",
+        apply_recovery_point,
+        write=True,
+    ),
+    Route(
+        "POST",
+        ITEM + "/plannedFailover",
+        "ReplicationProtectedItems_PlannedFailover",
+        planned_failover,
+        write=True,
+    ),
+]
