@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
@@ -39,6 +39,7 @@ from ec2asr.aws._leasetypes import (
     LeaseSpec,
     ReconcileReport,
 )
+from ec2asr.aws._sgrules import Failure, find_owned, missing_rules, revoke_rules
 from ec2asr.aws.netcheck import (
     ConnectivityReport,
     Direction,
@@ -46,8 +47,10 @@ from ec2asr.aws.netcheck import (
     MachineConnectivity,
     MissingRule,
 )
-from ec2asr.errors import AwsError, Ec2AsrError, InvalidInputError
+from ec2asr.aws.network import NetworkInspector
+from ec2asr.errors import AwsError, ConnectivityError, Ec2AsrError, InvalidInputError
 from ec2asr.migration.journal import Journal
+from ec2asr.models import SourceMachine
 
 __all__ = [
     "LEASE_DESCRIPTION_PREFIX",
@@ -58,24 +61,10 @@ __all__ = [
     "SecurityGroupLeases",
 ]
 
+if TYPE_CHECKING:
+    from ec2asr.mobility.base import ApplianceEndpoint
+
 logger = logging.getLogger("ec2asr")
-
-
-@attrs.frozen
-class _Failure:
-    error: AwsError
-    duplicate: bool = False
-    definitive: bool = True
-
-
-def _missing_rules(
-    source: Iterable[MissingRule] | MachineConnectivity | ConnectivityReport,
-) -> list[MissingRule]:
-    if isinstance(source, ConnectivityReport):
-        return list(source.missing_rules)
-    if isinstance(source, MachineConnectivity):
-        return list(source.missing)
-    return list(source)
 
 
 class SecurityGroupLeases:
@@ -131,7 +120,7 @@ class SecurityGroupLeases:
         wanted = set(purposes) if purposes is not None else None
         pairs = [
             (m.instance_id, LeaseSpec.from_missing(m))
-            for m in _missing_rules(missing)
+            for m in missing_rules(missing)
             if m.leasable and (wanted is None or m.purpose in wanted)
         ]
         to_make: dict[str, LeaseSpec] = {}
@@ -159,6 +148,70 @@ class SecurityGroupLeases:
             leases={k: tuple(v) for k, v in by_machine.items()},
             errors=errors,
             satisfied_elsewhere=tuple(elsewhere),
+        )
+
+    def lease_replication(
+        self, machines: Sequence[SourceMachine], appliance: ApplianceEndpoint | str
+    ) -> LeaseOutcome:
+        """Check the replication paths (TCP 443/9443 to the appliance) and lease what is missing.
+
+        One batched analysis for all machines (see :class:`NetworkInspector`), then
+        :meth:`acquire` for the replication rules.
+
+        Args:
+            machines: The source machines.
+            appliance: The appliance (an endpoint or its private IP).
+
+        Returns:
+            What was leased, per machine; ``errors`` also names machines whose path stays
+            closed by a network ACL (never changed).
+
+        Raises:
+            AwsError: EC2 could not be read.
+        """
+        ip = appliance if isinstance(appliance, str) else appliance.ip_address
+        report = NetworkInspector(self._ec2).analyze(machines, ip)
+        outcome = self.acquire(report, purposes=[FlowPurpose.REPLICATION])
+        errors = dict(outcome.errors)
+        for machine in report:
+            closed = [
+                str(m) for m in machine.missing_for(FlowPurpose.REPLICATION) if not m.leasable
+            ]
+            if closed and machine.instance_id not in errors:
+                errors[machine.instance_id] = ConnectivityError(
+                    f"{machine.display_name}: a network ACL blocks replication "
+                    "(ec2asr never changes ACLs): " + "; ".join(closed),
+                    instance_id=machine.instance_id,
+                    missing=closed,
+                )
+        return attrs.evolve(outcome, errors=errors)
+
+    def lease_egress(
+        self, machine: SourceMachine, appliance: ApplianceEndpoint | str
+    ) -> tuple[str, ...]:
+        """:meth:`lease_replication` for one machine.
+
+        Returns:
+            The ids of every replication lease the machine holds now (also those an earlier
+            call made: calling it again is safe).
+
+        Raises:
+            ConnectivityError: A rule could not be added, or an ACL keeps the path closed.
+            AwsError: EC2 could not be read.
+        """
+        outcome = self.lease_replication([machine], appliance)
+        error = outcome.errors.get(machine.instance_id)
+        if error is not None:
+            if isinstance(error, ConnectivityError):
+                raise error
+            raise ConnectivityError(
+                f"{machine.display_name}: a replication rule could not be added: {error}",
+                instance_id=machine.instance_id,
+            ) from error
+        return tuple(
+            lease.lease_id
+            for lease in self.list_leases(holder=machine.instance_id)
+            if lease.state != REVOKED and lease.spec.purpose is FlowPurpose.REPLICATION
         )
 
     def release(self, instance_ids: str | Iterable[str]) -> tuple[Lease, ...]:
@@ -206,7 +259,7 @@ class SecurityGroupLeases:
             AwsError: EC2 could not be read, or a rule could not be revoked.
         """
         live = [Lease.from_record(r) for r in self._journal.leases() if r.state != REVOKED]
-        owned = self._find_owned({lease.spec.group_id for lease in live})
+        owned = find_owned(self._ec2, {lease.spec.group_id for lease in live})
         activated: list[str] = []
         never_made: list[str] = []
         vanished: list[str] = []
@@ -261,7 +314,7 @@ class SecurityGroupLeases:
                 single = self._authorize_batch(group_id, direction, [(lease_id, spec)])
                 self._settle(lease_id, single, errors, duplicates)
         if duplicates:
-            owned = self._find_owned({to_make[lid].group_id for lid in duplicates})
+            owned = find_owned(self._ec2, {to_make[lid].group_id for lid in duplicates})
             for lease_id in duplicates:
                 if lease_id in owned:
                     self._journal.set_lease_state(lease_id, ACTIVE)
@@ -277,7 +330,7 @@ class SecurityGroupLeases:
     def _settle(
         self,
         lease_id: str,
-        outcome: _Failure | None,
+        outcome: Failure | None,
         errors: dict[str, Ec2AsrError],
         duplicates: list[str],
     ) -> None:
@@ -293,7 +346,7 @@ class SecurityGroupLeases:
 
     def _authorize_batch(
         self, group_id: str, direction: Direction, batch: list[tuple[str, LeaseSpec]]
-    ) -> _Failure | None:
+    ) -> Failure | None:
         """Add the batch's rules in one call; None on success."""
         ingress = direction is Direction.INGRESS
         action = (
@@ -312,31 +365,13 @@ class SecurityGroupLeases:
         except ClientError as exc:
             error = _boto.translate_client_error(exc, action=action)
             error.__cause__ = exc
-            return _Failure(error, duplicate=error.code == "InvalidPermission.Duplicate")
+            return Failure(error, duplicate=error.code == "InvalidPermission.Duplicate")
         except BotoCoreError as exc:
             error = AwsError(f"{action} failed: {exc}", action=action)
             error.__cause__ = exc
-            return _Failure(error, definitive=False)
+            return Failure(error, definitive=False)
         logger.info("leased %s", "; ".join(f"{spec} ({lease_id})" for lease_id, spec in batch))
         return None
-
-    def _find_owned(self, group_ids: Iterable[str]) -> dict[str, list[tuple[str, bool, str]]]:
-        """Rules carrying an ec2asr lease id, per lease id: (group, is egress, rule id)."""
-        owned: dict[str, list[tuple[str, bool, str]]] = defaultdict(list)
-        for chunk in _boto.chunked(_boto.sorted_unique(group_ids), _boto.FILTER_VALUES_LIMIT):
-            for rule in _boto.paginate(
-                self._ec2,
-                "describe_security_group_rules",
-                "SecurityGroupRules",
-                Filters=[{"Name": "group-id", "Values": chunk}],
-            ):
-                description = rule.get("Description") or ""
-                if description.startswith(LEASE_DESCRIPTION_PREFIX):
-                    lease_id = description[len(LEASE_DESCRIPTION_PREFIX) :].strip()
-                    owned[lease_id].append(
-                        (rule["GroupId"], bool(rule.get("IsEgress")), rule["SecurityGroupRuleId"])
-                    )
-        return dict(owned)
 
     def _revoke(
         self,
@@ -349,7 +384,7 @@ class SecurityGroupLeases:
         if not leases:
             return ()
         if owned is None:
-            owned = self._find_owned({lease.spec.group_id for lease in leases})
+            owned = find_owned(self._ec2, {lease.spec.group_id for lease in leases})
         batches: dict[tuple[str, bool], list[str]] = defaultdict(list)
         rule_leases: dict[str, str] = {}
         done: list[Lease] = []
@@ -364,19 +399,10 @@ class SecurityGroupLeases:
         failures: list[AwsError] = []
         revoked_ids: set[str] = set()
         for (group_id, egress), rule_ids in sorted(batches.items()):
-            operation = "RevokeSecurityGroupEgress" if egress else "RevokeSecurityGroupIngress"
-            call = (
-                self._ec2.revoke_security_group_egress
-                if egress
-                else self._ec2.revoke_security_group_ingress
-            )
-            try:
-                with _boto.translate_errors(f"ec2:{operation}"):
-                    call(GroupId=group_id, SecurityGroupRuleIds=rule_ids)
-            except AwsError as exc:
-                if exc.code != "InvalidPermission.NotFound":
-                    failures.append(exc)
-                    continue
+            failure = revoke_rules(self._ec2, group_id, egress=egress, rule_ids=rule_ids)
+            if failure is not None:
+                failures.append(failure)
+                continue
             revoked_ids.update(rule_leases[r] for r in rule_ids)
         for lease in leases:
             if lease.lease_id in revoked_ids:

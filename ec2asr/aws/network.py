@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ec2asr.aws import _boto
 from ec2asr.aws._netrules import NetworkAcl, NetworkAclEntry, PortRange
@@ -37,6 +37,9 @@ from ec2asr.aws.netcheck import (
 from ec2asr.errors import InvalidInputError
 from ec2asr.models import SecurityGroup, SourceMachine
 
+if TYPE_CHECKING:
+    from ec2asr.mobility.base import ApplianceEndpoint
+
 __all__ = [
     "EPHEMERAL_PORTS",
     "PUSH_PORTS",
@@ -53,6 +56,7 @@ __all__ = [
     "NetworkInspector",
     "PortRange",
     "RuleKind",
+    "analyze_fleet",
     "evaluate_connectivity",
 ]
 
@@ -229,3 +233,32 @@ class NetworkInspector:
             len(report.machines),
         )
         return report
+
+
+def analyze_fleet(
+    ec2_client: Any,
+    machines: Sequence[SourceMachine],
+    appliance: str | ApplianceEndpoint,
+    *,
+    push: bool = False,
+) -> dict[str, list[str]]:
+    """The missing rules per machine, as sentences (a shortcut for plans and reports).
+
+    Args:
+        ec2_client: A boto3 EC2 client.
+        machines: The source machines.
+        appliance: The appliance endpoint (or its private IP).
+        push: Also report the push-install paths.
+
+    Returns:
+        Per instance id, one sentence per missing rule; an empty list when every path is open.
+        Use :meth:`NetworkInspector.analyze` for typed rules (which are leasable, which are
+        network-ACL entries ec2asr never changes).
+
+    Raises:
+        InvalidInputError: The appliance address is not IPv4.
+        AwsError: EC2 could not be read.
+    """
+    ip = appliance if isinstance(appliance, str) else appliance.ip_address
+    report = NetworkInspector(ec2_client).analyze(machines, ip, push=push)
+    return {m.instance_id: [str(rule) for rule in m.missing] for m in report}

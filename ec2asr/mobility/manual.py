@@ -146,6 +146,9 @@ class ManualInstall:
         InvalidInputError: An argument is unusable (nothing is read or changed yet).
     """
 
+    requires_inbound: bool = False
+    """Nothing connects to the sources: no inbound port is needed."""
+
     def __init__(
         self,
         executor: InstallExecutor,

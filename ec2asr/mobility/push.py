@@ -67,6 +67,9 @@ class PushInstall:
         InvalidInputError: ``run_as_account`` is empty or malformed.
     """
 
+    requires_inbound: bool = True
+    """The appliance connects to the sources (push ports must be open)."""
+
     def __init__(
         self, run_as_account: str | Mapping[str, str], *, manage_security_groups: bool = False
     ) -> None:

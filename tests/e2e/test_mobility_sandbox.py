@@ -125,6 +125,62 @@ def test_push_leases_rules_then_asks_for_the_appliance_step_then_hands_over(
     assert leased(ec2, fleet) == []
 
 
+def test_leased_push_paths_agree_with_the_sandbox_oracle_and_the_appliance_step(
+    sandbox: Sandbox, fleet: SeededFleet, machines: list[SourceMachine], journal: Journal
+) -> None:
+    """ec2asr's analysis and leases against the sandbox's independent connectivity oracle."""
+    from ec2asr.testing._azure import machine_spec
+
+    ec2 = sandbox.ec2_session.client("ec2")
+    known = [m for m in machines if m.os.family is not OsFamily.UNKNOWN]
+    oracle = sandbox.emulator.connectivity
+    info = sandbox.emulator.appliance
+    specs = {m.instance_id: machine_spec(ec2, m.instance_id) for m in known}
+    assert not any(oracle.push_path(spec, info).open for spec in specs.values())
+    leases = SecurityGroupLeases(ec2, journal, namespace="oracle")
+    push = PushInstall({"windows": "win-admin", "linux": "linux-root"}, manage_security_groups=True)
+    context = InstallContext(appliance(fleet), ec2_client=ec2, leases=leases, migration_id="o1")
+    try:
+        first = push.install(known, context)
+        assert {r.state for r in first} == {InstallState.ACTION_REQUIRED}
+        assert all(oracle.push_path(spec, info).open for spec in specs.values())
+        # The person's step on the appliance, as the instructions say: then hand-over.
+        for family, account in ((OsFamily.WINDOWS, "win-admin"), (OsFamily.LINUX, "linux-root")):
+            ids = [m.instance_id for m in known if m.os.family is family]
+            if ids:
+                sandbox.add_push_servers(ids, account_name=account)
+        discovered = frozenset(
+            ip for m in known if sandbox.emulator.machine_id(m.instance_id) for ip in m.private_ips
+        )
+        second = push.install(known, attrs.evolve(context, discovered_ips=discovered))
+        assert {r.state for r in second} == {InstallState.HANDED_OVER}
+    finally:
+        leases.revoke_all()
+    assert not any(oracle.push_path(spec, info).open for spec in specs.values())
+
+
+def test_replication_leases_open_what_the_sandbox_oracle_finds_closed(
+    sandbox: Sandbox, fleet: SeededFleet, machines: list[SourceMachine], journal: Journal
+) -> None:
+    from ec2asr.aws.network import FlowPurpose, NetworkInspector
+    from ec2asr.testing._azure import machine_spec
+
+    ec2 = sandbox.ec2_session.client("ec2")
+    oracle, info = sandbox.emulator.connectivity, sandbox.emulator.appliance
+    report = NetworkInspector(ec2).analyze(machines, fleet.appliance.private_ip)
+    assert not report.ok  # the restricted tier allows egress on 443 only
+    for machine in machines:
+        spec = machine_spec(ec2, machine.instance_id)
+        assert oracle.replication_path(spec, info).open == report[machine.instance_id].ok
+    leases = SecurityGroupLeases(ec2, journal, namespace="replication")
+    try:
+        assert leases.acquire(report, purposes=[FlowPurpose.REPLICATION]).ok
+        for machine in machines:
+            assert oracle.replication_path(machine_spec(ec2, machine.instance_id), info).open
+    finally:
+        leases.revoke_all()
+
+
 def test_push_preconditions(
     sandbox: Sandbox, fleet: SeededFleet, machines: list[SourceMachine]
 ) -> None:
@@ -157,7 +213,13 @@ def _list_command_invocations(self: Any) -> Any:
                     "Name": inv["PluginName"],
                     "Status": inv["Status"],
                     "ResponseCode": inv["ResponseCode"],
-                    "Output": inv["StandardOutputContent"],
+                    # Like SSM: stdout, then stderr after its separator.
+                    "Output": inv["StandardOutputContent"]
+                    + (
+                        f"\n----------ERROR-------\n{inv['StandardErrorContent']}"
+                        if inv.get("StandardErrorContent")
+                        else ""
+                    ),
                 }
             ],
         }
@@ -178,50 +240,71 @@ def moto_lists_invocations(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+def _targets(machines: list[SourceMachine]) -> list[SourceMachine]:
+    return [m for m in machines if m.os.family is not OsFamily.UNKNOWN]
+
+
 @pytest.mark.usefixtures("moto_lists_invocations")
-def test_run_command_install_on_the_sandbox(
+def test_run_command_install_registers_the_agents_with_the_appliance(
     sandbox: Sandbox, fleet: SeededFleet, machines: list[SourceMachine]
 ) -> None:
-    targets = [m for m in machines if m.os.family is not OsFamily.UNKNOWN]
+    from ec2asr.testing.emulator.mobility_commands import parse_mobility_script
+
+    targets = _targets(machines)
     ssm = sandbox.ec2_session.client("ssm")
     name = "/ec2asr/agent-config/e2e-ssm"
     seen_at_send: list[str] = []
 
     def parameter_at_send(**_: Any) -> None:
-        backend = sandbox.ssm_backend()
-        parameter = backend.get_parameter(name)
+        parameter = sandbox.ssm_backend().get_parameter(name)
         seen_at_send.append(parameter.parameter_type if parameter else "missing")
 
     ssm.meta.events.register("before-call.ssm.SendCommand", parameter_at_send)
-    sleeps: list[float] = []
-    runner = SsmRunCommand(ssm, sleep=sleeps.append, clock=lambda: 0.0, batch_size=5)
+    configuration = sandbox.emulator.mobility_configuration()
+    runner = SsmRunCommand(ssm, sleep=lambda _s: None, clock=lambda: 0.0, batch_size=5)
     installer = ManualInstall(
-        runner, Secret(SECRET_TEXT), installer_location="s3://asr-installers/agents/"
+        runner, configuration, installer_location="s3://asr-installers/agents/"
     )
     results = installer.install(targets, InstallContext(appliance(fleet), migration_id="e2e-ssm"))
     assert {r.state for r in results} == {InstallState.INSTALLED}
+    # The appliance discovered every machine: the agents registered.
+    for machine in targets:
+        assert sandbox.emulator.machine_id(machine.instance_id)
     assert seen_at_send
     assert set(seen_at_send) == {"SecureString"}
-    # Deleted afterwards.
     with pytest.raises(ssm.exceptions.ParameterNotFound):
         ssm.get_parameter(Name=name, WithDecryption=True)
-    # What moto recorded: the documented forms, never the secret.
+    # What moto recorded: forms the sandbox recognises, never the configuration.
     commands = [c for c in sandbox.ssm_backend()._commands if c.comment.endswith("(e2e-ssm)")]
     windows = sum(1 for m in targets if m.is_windows)
-    linux = len(targets) - windows
-    expected = -(-windows // 5) + -(-linux // 5)
+    expected = -(-windows // 5) + -(-(len(targets) - windows) // 5)
     assert len(commands) == expected
     assert {r.details["command_id"] for r in results} == {c.command_id for c in commands}
+    secret_text = configuration.reveal()
     for command in commands:
-        text = "\n".join(command.parameters["commands"])
-        assert SECRET_TEXT not in text
-        assert "sandbox-0tp" not in text
-        if command.document_name == "AWS-RunShellScript":
-            assert f"--name '{name}' --with-decryption" in text
-            assert "./install -q -r MS -v VmWare -c CSPrime" in text
-            assert 'UnifiedAgentConfigurator.sh -c CSPrime -S "$CFG" -q' in text
-        else:
-            assert command.document_name == "AWS-RunPowerShellScript"
-            assert f"Get-SSMParameter -Name '{name}'" in text
-            assert "/Role MS /CSType CSPrime" in text
-            assert "/SourceConfigFilePath $cfg /CSType CSPrime" in text
+        lines = [str(c) for c in command.parameters["commands"]]
+        parsed = parse_mobility_script(command.document_name, lines)
+        assert parsed.registers, parsed.problems
+        assert parsed.parameter_name == name
+        assert secret_text not in "\n".join(lines)
+
+
+@pytest.mark.usefixtures("moto_lists_invocations")
+def test_run_command_with_a_wrong_configuration_fails_per_machine(
+    sandbox: Sandbox, fleet: SeededFleet, machines: list[SourceMachine]
+) -> None:
+    targets = _targets(machines)[:3]
+    runner = SsmRunCommand(
+        sandbox.ec2_session.client("ssm"), sleep=lambda _s: None, clock=lambda: 0.0
+    )
+    installer = ManualInstall(
+        runner, Secret(SECRET_TEXT), installer_location="s3://asr-installers/agents/"
+    )
+    results = installer.install(targets, InstallContext(appliance(fleet), migration_id="e2e-bad"))
+    assert {r.state for r in results} == {InstallState.FAILED}
+    for result in results:
+        assert isinstance(result.error, MobilityError)
+        assert "ended Failed" in result.message
+        assert "with exit code 1" in result.message
+        assert "registration failed" in result.details["output"]
+        assert SECRET_TEXT not in repr(result)

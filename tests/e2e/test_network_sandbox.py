@@ -11,8 +11,16 @@ import pytest
 
 from ec2asr import Ec2Discovery
 from ec2asr.aws.leases import LEASE_DESCRIPTION_PREFIX, SecurityGroupLeases
-from ec2asr.aws.network import Direction, FlowPurpose, NetworkInspector, RuleKind
+from ec2asr.aws.network import (
+    Direction,
+    FlowPurpose,
+    NetworkInspector,
+    RuleKind,
+    analyze_fleet,
+)
+from ec2asr.errors import ConnectivityError
 from ec2asr.migration.journal import Journal
+from ec2asr.mobility.base import ApplianceEndpoint
 from ec2asr.models import SourceMachine
 from ec2asr.testing import Sandbox, SeededFleet
 
@@ -338,6 +346,11 @@ def test_acls_are_reported_and_never_changed(
         outcome = leases.acquire(acl_rules)
         assert outcome.leases == {}
         assert journal.leases() == []
+        machine = next(m for m in machines if m.instance_id == seeded.instance_id)
+        with pytest.raises(ConnectivityError, match="network ACL") as raised:
+            leases.lease_egress(machine, fleet.appliance.private_ip)
+        assert raised.value.instance_id == seeded.instance_id
+        leases.revoke_all()  # the security-group half (9443) was leased meanwhile
         entries = ec2.describe_network_acls(NetworkAclIds=[acl_id])["NetworkAcls"][0]["Entries"]
         assert len(entries) == 3
     finally:
@@ -450,3 +463,31 @@ def test_a_refused_revoke_keeps_the_lease_for_a_retry(
     assert len(leased_rules(ec2, fleet)) == 3
     assert len(leases.revoke_all()) == 3
     assert leased_rules(ec2, fleet) == []
+
+
+def test_fleet_shortcuts_for_the_facade(
+    ec2: Any, fleet: SeededFleet, machines: list[SourceMachine], journal: Journal
+) -> None:
+    endpoint = ApplianceEndpoint(fleet.appliance.private_ip, name=fleet.appliance.name)
+    sentences = analyze_fleet(ec2, machines, endpoint)
+    restricted = fleet.instance("rhel8").instance_id
+    assert set(sentences) == {m.instance_id for m in machines}
+    assert len(sentences[restricted]) == 1
+    assert "outbound TCP 9443" in sentences[restricted][0]
+    assert all(not v for k, v in sentences.items() if k != restricted)
+    machine = next(m for m in machines if m.instance_id == restricted)
+    leases = SecurityGroupLeases(ec2, journal, namespace="t9")
+    try:
+        (lease_id,) = leases.lease_egress(machine, endpoint)
+        assert leases.lease_egress(machine, endpoint) == (lease_id,)
+        (rule,) = leased_rules(ec2, fleet)
+        assert (rule["IsEgress"], rule["FromPort"], rule["CidrIpv4"]) == (
+            True,
+            9443,
+            "10.0.0.10/32",
+        )
+        assert analyze_fleet(ec2, [machine], endpoint) == {restricted: []}
+        assert [lease.lease_id for lease in leases.release(restricted)] == [lease_id]
+        assert leased_rules(ec2, fleet) == []
+    finally:
+        leases.revoke_all()

@@ -166,3 +166,10 @@ def test_bundle_directory_that_cannot_be_written(tmp_path: Path) -> None:
     installer = ManualInstall(ScriptBundle(blocker / "bundle"), secret())
     with pytest.raises(MobilityError, match="cannot write the script bundle"):
         installer.install([make_machine()], context())
+
+
+def test_installers_say_whether_they_need_inbound_paths() -> None:
+    from ec2asr.mobility import PushInstall
+
+    assert PushInstall("admin").requires_inbound is True
+    assert ManualInstall(Recorder(), secret()).requires_inbound is False
