@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
 from ec2asr._frozen import frozen_map
 from ec2asr.errors import Ec2AsrError
 from ec2asr.models import SourceMachine
+
+if TYPE_CHECKING:
+    from ec2asr.aws.leases import SecurityGroupLeases
 
 __all__ = [
     "ApplianceEndpoint",
@@ -92,16 +95,18 @@ class InstallContext:
         discovered_ips: Private IPs the appliance has already discovered.
         ec2_client: A boto3 EC2 client (for connectivity checks and rule leases).
         ssm_client: A boto3 SSM client (for Run Command), or None.
-        leases: Adds temporary security-group rules (``manage_security_groups=True``), or None.
+        leases: Adds temporary security-group rules (``PushInstall(manage_security_groups=True)``),
+            or None.
         emit: Reports progress: ``emit(message, instance_id=None)``.
-        migration_id: A stable name of this migration (for naming temporary resources).
+        migration_id: A stable name of this migration (names temporary resources such as the
+            Parameter Store parameter; letters, digits, ``.``, ``_`` and ``-``).
     """
 
     appliance: ApplianceEndpoint
     discovered_ips: frozenset[str] = frozenset()
     ec2_client: Any = None
     ssm_client: Any = None
-    leases: Any = None
+    leases: SecurityGroupLeases | None = None
     emit: Callable[..., None] = attrs.field(default=lambda *a, **k: None, eq=False)
     migration_id: str = "ec2asr"
 
