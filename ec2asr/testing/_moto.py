@@ -204,6 +204,7 @@ class MotoServer:
 
     def start(self) -> None:
         """Bind a free port and serve in a daemon thread."""
+        install_ssm_list_command_invocations()
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
@@ -238,3 +239,48 @@ class MotoServer:
             self._thread.join()
         self._server = None
         self._thread = None
+
+
+def _list_command_invocations(self: Any) -> Any:
+    """SSM ``ListCommandInvocations`` for moto (5.2 lacks it): one command's invocations, with
+    each plugin's output as SSM shows it (stdout, then stderr after SSM's separator)."""
+    from moto.core.responses import ActionResult
+
+    command = self.ssm_backend.get_command_by_id(self._get_param("CommandId"))
+    wanted = self._get_param("InstanceId")
+    items = []
+    for inv in command.invocations:
+        if wanted and inv["InstanceId"] != wanted:
+            continue
+        output = inv["StandardOutputContent"]
+        if inv.get("StandardErrorContent"):
+            output += f"\n----------ERROR-------\n{inv['StandardErrorContent']}"
+        items.append(
+            {
+                "CommandId": inv["CommandId"],
+                "InstanceId": inv["InstanceId"],
+                "DocumentName": inv["DocumentName"],
+                "Status": inv["Status"],
+                "StatusDetails": inv["StatusDetails"],
+                "CommandPlugins": [
+                    {
+                        "Name": inv["PluginName"],
+                        "Status": inv["Status"],
+                        "ResponseCode": inv["ResponseCode"],
+                        "Output": output,
+                    }
+                ],
+            }
+        )
+    return ActionResult({"CommandInvocations": items})
+
+
+def install_ssm_list_command_invocations() -> None:
+    """Teach moto's SSM ``ListCommandInvocations`` when it lacks it (idempotent).
+
+    It only adds an action moto answers as "not implemented"; nothing moto has is replaced.
+    """
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    if not hasattr(SimpleSystemManagerResponse, "list_command_invocations"):
+        setattr(SimpleSystemManagerResponse, "list_command_invocations", _list_command_invocations)  # noqa: B010

@@ -196,55 +196,10 @@ def test_push_preconditions(
 # -- Run Command -------------------------------------------------------------------------------
 
 
-def _list_command_invocations(self: Any) -> Any:
-    """What moto 5.2 lacks: ListCommandInvocations for one command (test-only shim)."""
-    from moto.core.responses import ActionResult
-
-    command = self.ssm_backend.get_command_by_id(self._get_param("CommandId"))
-    items = [
-        {
-            "CommandId": inv["CommandId"],
-            "InstanceId": inv["InstanceId"],
-            "DocumentName": inv["DocumentName"],
-            "Status": inv["Status"],
-            "StatusDetails": inv["StatusDetails"],
-            "CommandPlugins": [
-                {
-                    "Name": inv["PluginName"],
-                    "Status": inv["Status"],
-                    "ResponseCode": inv["ResponseCode"],
-                    # Like SSM: stdout, then stderr after its separator.
-                    "Output": inv["StandardOutputContent"]
-                    + (
-                        f"\n----------ERROR-------\n{inv['StandardErrorContent']}"
-                        if inv.get("StandardErrorContent")
-                        else ""
-                    ),
-                }
-            ],
-        }
-        for inv in command.invocations
-    ]
-    return ActionResult({"CommandInvocations": items})
-
-
-@pytest.fixture
-def moto_lists_invocations(monkeypatch: pytest.MonkeyPatch) -> None:
-    from moto.ssm.responses import SimpleSystemManagerResponse
-
-    monkeypatch.setattr(
-        SimpleSystemManagerResponse,
-        "list_command_invocations",
-        _list_command_invocations,
-        raising=False,
-    )
-
-
 def _targets(machines: list[SourceMachine]) -> list[SourceMachine]:
     return [m for m in machines if m.os.family is not OsFamily.UNKNOWN]
 
 
-@pytest.mark.usefixtures("moto_lists_invocations")
 def test_run_command_install_registers_the_agents_with_the_appliance(
     sandbox: Sandbox, fleet: SeededFleet, machines: list[SourceMachine]
 ) -> None:
@@ -289,7 +244,6 @@ def test_run_command_install_registers_the_agents_with_the_appliance(
         assert secret_text not in "\n".join(lines)
 
 
-@pytest.mark.usefixtures("moto_lists_invocations")
 def test_run_command_with_a_wrong_configuration_fails_per_machine(
     sandbox: Sandbox, fleet: SeededFleet, machines: list[SourceMachine]
 ) -> None:
