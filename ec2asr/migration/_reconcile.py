@@ -30,10 +30,12 @@ _SKEW_SECONDS = 300
 
 def reconcile(rt: Runtime, lives: Sequence[Live]) -> None:
     """Settle every machine's open steps and stage before the run loop starts."""
-    if rt.leases is not None and hasattr(rt.leases, "reconcile"):
-        rt.leases.reconcile()
+    finished = [live.iid for live in lives if live.stage is Stage.COMPLETED]
+    rt.leases.reconcile(finished=finished)
     for live in lives:
-        if live.status in (MachineStatus.FAILED, MachineStatus.WAITING, MachineStatus.ROLLED_BACK):
+        again = (MachineStatus.FAILED, MachineStatus.WAITING, MachineStatus.ROLLED_BACK)
+        further = live.status is MachineStatus.DONE and live.stage < rt.options.until
+        if live.status in again or further:
             rt.update(live, status=MachineStatus.PENDING, clear_error=True, data={"waiting": None})
     open_steps = {live.iid: rt.journal.open_steps(live.iid) for live in lives}
     if not any(open_steps.values()) and not any(

@@ -132,6 +132,7 @@ class Runtime:
     options: RunOptions
     fleet: FleetContext
     concurrency: int = 100
+    manage_security_groups: bool = False
     ec2_client: Any = None
     ssm_client: Any = None
     migration_id: str = "ec2asr"

@@ -25,6 +25,7 @@ def item_key(rt: Runtime, live: Live) -> ItemKey:
 
 def act(rt: Runtime, lives: Sequence[Live], target: TargetSettings) -> None:
     """Issue every step that can start now, for every machine."""
+    to_prepare: list[Live] = []
     to_install: list[Live] = []
     to_stop: list[Live] = []
     for live in lives:
@@ -40,7 +41,7 @@ def act(rt: Runtime, lives: Sequence[Live], target: TargetSettings) -> None:
             continue
         stage = live.stage
         if stage is Stage.PLANNED:
-            prepare_machine(rt, live)
+            to_prepare.append(live)
         elif stage is Stage.PREPARED and live.status is MachineStatus.PENDING:
             to_install.append(live)
         elif stage is Stage.DISCOVERED and rt.can_issue():
@@ -78,6 +79,8 @@ def act(rt: Runtime, lives: Sequence[Live], target: TargetSettings) -> None:
                 finish(rt, live)
             elif rt.can_issue():
                 item_operation(rt, live, "complete-migration", "begin_complete_migration")
+    if to_prepare:
+        prepare_machines(rt, to_prepare)
     if to_install:
         install(rt, to_install)
     if to_stop:
@@ -91,18 +94,35 @@ def item_operation(rt: Runtime, live: Live, step: str, method: str) -> bool:
     return rt.issue(live, step, lambda: begin(key))
 
 
-def prepare_machine(rt: Runtime, live: Live) -> None:
-    """Per-machine preparation: lease the egress rules the plan found missing."""
-    if rt.leases is not None and live.plan.connectivity:
-        step = rt.journal.begin_step(live.iid, "lease-egress")
+def prepare_machines(rt: Runtime, lives: list[Live]) -> None:
+    """Per-machine preparation: lease the replication rules the plan found missing (one
+    batched analysis for every machine), then move them to PREPARED."""
+    needing = [live for live in lives if live.plan.connectivity]
+    if rt.manage_security_groups and needing:
+        steps = {live.iid: rt.journal.begin_step(live.iid, "lease-replication") for live in needing}
         try:
-            leased = rt.leases.lease_egress(live.plan.machine, rt.fleet.appliance)
+            outcome = rt.leases.lease_replication(
+                [live.plan.machine for live in needing], rt.fleet.appliance
+            )
         except Ec2AsrError as exc:
-            rt.journal.end_step(step.id, succeeded=False, error=str(exc))
-            rt.fail(live, exc, step="lease-egress")
+            for live in needing:
+                rt.journal.end_step(steps[live.iid].id, succeeded=False, error=str(exc))
+                rt.transient(live, exc, step="lease-replication")
             return
-        rt.journal.end_step(step.id, succeeded=True, detail={"leases": list(leased)})
-    rt.reach(live, Stage.PREPARED, "prepared")
+        for live in needing:
+            error = outcome.errors.get(live.iid)
+            leased = [lease.lease_id for lease in outcome.leases.get(live.iid, ())]
+            rt.journal.end_step(
+                steps[live.iid].id,
+                succeeded=error is None,
+                error=str(error) if error else None,
+                detail={"leases": leased},
+            )
+            if error is not None:
+                rt.fail(live, error, step="lease-replication")
+    for live in lives:
+        if live.status is not MachineStatus.FAILED:
+            rt.reach(live, Stage.PREPARED, "prepared")
 
 
 def install(rt: Runtime, lives: list[Live]) -> None:
@@ -271,8 +291,7 @@ def finish(rt: Runtime, live: Live) -> None:
     step = rt.journal.begin_step(live.iid, "finish")
     vm_id = live.data.get("azure_vm_id")
     try:
-        if rt.leases is not None:
-            rt.leases.release(live.iid)
+        rt.leases.release(live.iid)
         tags = {TAG_MIGRATED_AT: rt.now().isoformat()}
         if vm_id:
             tags[TAG_AZURE_VM] = str(vm_id)

@@ -15,8 +15,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ec2asr.assessment import assess
+from ec2asr.aws._paths import FlowPurpose
 from ec2asr.aws.discovery import Ec2Discovery
 from ec2asr.aws.instances import InstanceControl
+from ec2asr.aws.leases import SecurityGroupLeases
+from ec2asr.aws.network import NetworkInspector
 from ec2asr.azure.jobs import JobTracker
 from ec2asr.azure.site_recovery import SiteRecoveryClient
 from ec2asr.errors import (
@@ -69,8 +72,9 @@ class Migration:
         journal: A :class:`~ec2asr.Journal` or the path of its SQLite file.
         appliance: The appliance fabric's name when several are registered.
         vault_location: Create the vault in this region when it does not exist (None: it must).
-        leases: Temporary security-group rules for missing egress (a
-            ``SecurityGroupLeases``), or None to only report missing rules.
+        manage_security_groups: Add the missing replication rules (source egress and appliance
+            ingress on TCP 443/9443) as temporary leases scoped to the appliance's /32, revoked
+            after cutover; without it, missing rules block the machine in the plan.
         concurrency: At most this many ASR operations in flight at once.
         poll_interval: Seconds between observation sweeps (ASR's ``Retry-After`` can raise it).
         sleep: How to wait (injectable; tests never sleep for real).
@@ -94,7 +98,7 @@ class Migration:
         journal: Journal | str | os.PathLike[str],
         appliance: str | None = None,
         vault_location: str | None = None,
-        leases: Any = None,
+        manage_security_groups: bool = False,
         concurrency: int = 100,
         poll_interval: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -128,7 +132,8 @@ class Migration:
         self.journal = journal if isinstance(journal, Journal) else Journal(journal)
         self.appliance = appliance
         self.vault_location = vault_location
-        self.leases = leases
+        self.manage_security_groups = manage_security_groups
+        self._leases: SecurityGroupLeases | None = None
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self._sleep = sleep
@@ -140,6 +145,15 @@ class Migration:
 
     def __repr__(self) -> str:
         return f"Migration(name={self.name!r}, journal={str(self.journal.path)!r})"
+
+    @property
+    def leases(self) -> SecurityGroupLeases:
+        """The journal-backed security-group leases of this migration."""
+        if self._leases is None:
+            self._leases = SecurityGroupLeases(
+                self.ec2.ec2_client, self.journal, namespace=self.name
+            )
+        return self._leases
 
     def close(self) -> None:
         """Release the journal (and its lock)."""
@@ -215,14 +229,17 @@ class Migration:
             supported_os=supported or None,
         )
         targets = map_targets(machines, self.target)
-        connectivity = self._connectivity(machines, endpoint)
         push = bool(getattr(self.installer, "requires_inbound", False))
-        leases = self.leases is not None
+        push_managed = bool(getattr(self.installer, "manage_security_groups", False))
+        network = NetworkInspector(self.ec2.ec2_client).analyze(
+            machines, endpoint.ip_address, push=push
+        )
         plans = []
         warnings: list[str] = []
         for machine in machines:
             readiness = report[machine.instance_id]
-            missing = tuple(connectivity.get(machine.instance_id, ()))
+            rules = network[machine.instance_id].missing
+            missing = tuple(str(rule) for rule in rules)
             blockers = list(readiness_blockers(readiness))
             if machine.state != "running":
                 blockers.append(
@@ -230,10 +247,19 @@ class Migration:
                     "the running guest; start it, then plan again"
                 )
             notes = [f"{f.code}: {f.message}" for f in readiness.warnings]
-            if missing and not leases:
-                blockers.extend(f"network: {m}" for m in missing)
-            elif missing:
-                notes.extend(f"will lease: {m}" for m in missing)
+            for rule in rules:
+                managed = (
+                    self.manage_security_groups
+                    if rule.purpose is FlowPurpose.REPLICATION
+                    else push_managed
+                )
+                if rule.leasable and managed:
+                    notes.append(f"will lease: {rule}")
+                else:
+                    blockers.append(f"network: {rule}")
+            leases = any(rule.leasable for rule in rules) and (
+                self.manage_security_groups or push_managed
+            )
             plans.append(
                 MachinePlan(
                     machine=machine,
@@ -244,7 +270,7 @@ class Migration:
                         push=push,
                         test_migration=test_migration,
                         recovery_plan=recovery_plan is not None,
-                        leases=bool(missing) and leases,
+                        leases=leases,
                     ),
                     blockers=tuple(blockers),
                     notes=tuple(notes),
@@ -272,14 +298,6 @@ class Migration:
             warnings=tuple(warnings),
             created_at=self._now(),
         )
-
-    def _connectivity(
-        self, machines: Sequence[SourceMachine], appliance: ApplianceEndpoint
-    ) -> dict[str, list[str]]:
-        """Missing egress rules per machine (sentences); empty when every path is open."""
-        from ec2asr.aws.network import analyze_fleet
-
-        return analyze_fleet(self.ec2.ec2_client, machines, appliance)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -411,6 +429,7 @@ class Migration:
             installer=self.installer,
             control=InstanceControl(self.ec2.ec2_client),
             leases=self.leases,
+            manage_security_groups=self.manage_security_groups,
             now=self._now,
             options=options,
             fleet=fleet,

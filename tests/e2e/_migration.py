@@ -10,7 +10,7 @@ import ec2asr
 from ec2asr.migration.facade import Migration
 from ec2asr.mobility.base import InstallContext, InstallResult, InstallState
 from ec2asr.models import SourceMachine
-from ec2asr.testing import Sandbox
+from ec2asr.testing import Sandbox, SimulatedClock, Timings
 
 RG = "/subscriptions/00000000-0000-4000-8000-0000000ec2a5/resourceGroups/target-rg"
 TARGET = ec2asr.TargetSettings(
@@ -39,6 +39,21 @@ class AgentsByHand:
         return [InstallResult(i, InstallState.INSTALLED, "agent registered by hand") for i in ids]
 
 
+def fast_sandbox() -> Sandbox:
+    """A sandbox whose simulated clock moves only when ec2asr sleeps (see :func:`sim_sleep`):
+    hours of replication pass in a few real seconds, deterministically."""
+    return Sandbox(clock=SimulatedClock(speed=0), timings=Timings(bandwidth_mbps=2000))
+
+
+def sim_sleep(sandbox: Sandbox) -> Any:
+    """A ``sleep`` that advances the sandbox's simulated clock instead of waiting."""
+
+    def sleep(seconds: float) -> None:
+        sandbox.emulator.clock.advance(max(float(seconds), 1.0))
+
+    return sleep
+
+
 def make_migration(
     sandbox: Sandbox, journal: Path, installer: Any = None, **kwargs: Any
 ) -> Migration:
@@ -50,10 +65,11 @@ def make_migration(
         resource_group=sandbox.resource_group,
         vault=sandbox.vault,
         base_url=sandbox.base_url,
-        polling_interval=0,
-        sleep=lambda seconds: None,
+        polling_interval=30,
+        sleep=sim_sleep(sandbox),
     )
-    kwargs.setdefault("poll_interval", 0.02)
+    kwargs.setdefault("poll_interval", 120)
+    kwargs.setdefault("sleep", sim_sleep(sandbox))
     return Migration(
         ec2=discovery,
         asr=asr,

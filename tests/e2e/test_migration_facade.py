@@ -13,7 +13,7 @@ from ec2asr.events import EventKind, MigrationEvent
 from ec2asr.migration.plan import RecoveryPlanSpec
 from ec2asr.migration.stages import MachineStatus, Stage
 from ec2asr.testing import Sandbox
-from tests.e2e._migration import AgentsByHand, make_migration, writes_by_item
+from tests.e2e._migration import AgentsByHand, fast_sandbox, make_migration, writes_by_item
 
 PROFILES = ["win2016", "win2019", "rhel67"]
 
@@ -34,7 +34,7 @@ def _states(sandbox: Sandbox, ids: list[str]) -> dict[str, str]:
 
 def test_whole_migration_per_machine(tmp_path: Path) -> None:
     events: list[MigrationEvent] = []
-    with Sandbox() as sandbox:
+    with fast_sandbox() as sandbox:
         machines = _fleet(sandbox)
         ids = [m.instance_id for m in machines]
         with make_migration(sandbox, tmp_path / "j.sqlite", on_event=events.append) as migration:
@@ -68,7 +68,7 @@ def test_whole_migration_per_machine(tmp_path: Path) -> None:
 
 
 def test_no_failover_without_confirmation(tmp_path: Path) -> None:
-    with Sandbox() as sandbox:
+    with fast_sandbox() as sandbox:
         machines = _fleet(sandbox, ["win2016"])
         with make_migration(sandbox, tmp_path / "j.sqlite") as migration:
             plan = migration.plan(machines)
@@ -86,7 +86,7 @@ def test_no_failover_without_confirmation(tmp_path: Path) -> None:
 
 def test_step_by_step_then_resume_in_a_new_object(tmp_path: Path) -> None:
     journal = tmp_path / "j.sqlite"
-    with Sandbox() as sandbox:
+    with fast_sandbox() as sandbox:
         machines = _fleet(sandbox, ["win2019", "rhel67"])
         with make_migration(sandbox, journal) as migration:
             plan = migration.plan(machines)
@@ -110,7 +110,7 @@ def test_step_by_step_then_resume_in_a_new_object(tmp_path: Path) -> None:
 
 
 def test_recovery_plan_cutover_in_boot_groups(tmp_path: Path) -> None:
-    with Sandbox() as sandbox:
+    with fast_sandbox() as sandbox:
         machines = _fleet(sandbox)
         ids = [m.instance_id for m in machines]
         spec = RecoveryPlanSpec(name="wave1", groups=[ids[:1], ids[1:]])
@@ -130,7 +130,7 @@ def test_recovery_plan_cutover_in_boot_groups(tmp_path: Path) -> None:
 
 
 def test_rollback_before_commit(tmp_path: Path) -> None:
-    with Sandbox() as sandbox:
+    with fast_sandbox() as sandbox:
         machines = _fleet(sandbox, ["win2016"])
         iid = machines[0].instance_id
         with make_migration(sandbox, tmp_path / "j.sqlite") as migration:
@@ -151,7 +151,7 @@ def test_rollback_before_commit(tmp_path: Path) -> None:
 
 
 def test_one_failure_does_not_stop_the_others(tmp_path: Path) -> None:
-    with Sandbox() as sandbox:
+    with fast_sandbox() as sandbox:
         machines = _fleet(sandbox, ["win2016", "win2019"])
         bad = machines[0].instance_id
         sandbox.emulator.inject_fault(
@@ -168,7 +168,7 @@ def test_one_failure_does_not_stop_the_others(tmp_path: Path) -> None:
 
 
 def test_two_processes_cannot_drive_one_journal(tmp_path: Path) -> None:
-    with Sandbox() as sandbox:
+    with fast_sandbox() as sandbox:
         machines = _fleet(sandbox, ["win2016"])
         first = make_migration(sandbox, tmp_path / "j.sqlite")
         second = make_migration(sandbox, tmp_path / "j.sqlite")

@@ -22,15 +22,32 @@ _WINDOWS: tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...] = (
     ("Windows 10", (("10.0", None),)),
     ("Windows 11", (("10.0.22000", None),)),
 )
+
+
+def _minor(major: int, last: int, first: int = 0) -> tuple[str, ...]:
+    return tuple(f"{major}.{n}" for n in range(first, last + 1))
+
+
+# The Linux releases the modernized support matrix lists (VMware VMs and physical servers),
+# per minor release as ASR's answer spells them.
 _LINUX: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Red Hat Enterprise Linux", ("7.9", "8.6", "8.8", "8.10", "9.0", "9.2", "9.4")),
-    ("CentOS", ("7.9", "8.5")),
-    ("Ubuntu", ("16.04", "18.04", "20.04", "22.04", "24.04")),
-    ("Debian", ("9", "10", "11", "12")),
-    ("SUSE Linux Enterprise Server", ("12 SP5", "15 SP4", "15 SP5")),
-    ("Oracle Linux", ("7.9", "8.8", "9.2")),
-    ("Rocky Linux", ("8.8", "9.2")),
-    ("AlmaLinux", ("8.8", "9.2")),
+    (
+        "Red Hat Enterprise Linux",
+        _minor(6, 10, 1) + _minor(7, 9) + _minor(8, 10) + _minor(9, 4),
+    ),
+    ("CentOS", _minor(6, 10, 1) + _minor(7, 9) + _minor(8, 5)),
+    ("Oracle Linux", _minor(6, 10, 4) + _minor(7, 9) + _minor(8, 10) + _minor(9, 4)),
+    ("Ubuntu", ("14.04", "16.04", "18.04", "20.04", "22.04", "24.04")),
+    ("Debian", ("7", "8", "9", "10", "11", "12")),
+    (
+        "SUSE Linux Enterprise Server",
+        (
+            *("11 SP3", "11 SP4", "12 SP1", "12 SP2", "12 SP3", "12 SP4", "12 SP5"),
+            *("15", "15 SP1", "15 SP2", "15 SP3", "15 SP4", "15 SP5"),
+        ),
+    ),
+    ("Rocky Linux", _minor(8, 10) + _minor(9, 4)),
+    ("AlmaLinux", _minor(8, 10) + _minor(9, 4)),
 )
 
 
