@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ec2asr.testing import Sandbox, SeededFleet, SimulatedClock
+from ec2asr.testing import FailoverRecord, Sandbox, SeededFleet, SimulatedClock
 from ec2asr.testing._azure import SecurityGroupOracle, machine_spec
 from tests.asr_helpers import START, enable_input, finish, items_api, setup_policy
 
@@ -65,6 +65,8 @@ def _last_point(sandbox: Sandbox, client: Any, instance_id: str) -> tuple[dateti
 
 
 def test_sandbox_now_is_the_emulators_clock(sandbox: Sandbox) -> None:
+    with pytest.raises(RuntimeError):
+        Sandbox().now()  # not started
     assert sandbox.now() == START == sandbox.emulator.now()
     sandbox.emulator.advance(90)
     assert (sandbox.now() - START).total_seconds() == 90
@@ -107,6 +109,7 @@ def test_cutover_stop_wait_fail_over_is_lossless_and_skipping_the_stop_is_not(
     _failover(sandbox, client, hasty, None)  # still running: data written after it is lost
 
     lossless, lossy = emulator.failovers
+    assert isinstance(lossless, FailoverRecord)
     assert (lossless.item, lossless.recovery_point_id, lossless.data_loss) == (
         careful,
         point_id,
