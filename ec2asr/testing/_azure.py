@@ -5,7 +5,8 @@
   TCP 22) and whether the source can reach the appliance (TCP 443 and 9443). Both ends count:
   the source's groups and the appliance's groups, ingress on one side and egress on the other.
   It is deliberately independent of ec2asr's own network analysis, so the sandbox is an oracle.
-  NACLs and route tables are not evaluated (the sandbox's VPC has the default open NACL).
+  NACLs and route tables are not evaluated (the sandbox's VPC has the default open NACL). It
+  also tells the emulator whether each source instance runs (its state in moto).
 * :func:`machine_spec` describes an EC2 instance as the appliance would discover it.
 * :class:`AgentBridge` watches SSM Run Command in moto: a command that runs the modernized
   Mobility installer and configurator with the appliance's configuration (fetched from Parameter
@@ -52,14 +53,19 @@ class SecurityGroupOracle:
         self._backend = backend
         self._instances: dict[str, Any] = {}
 
-    def _endpoint(self, instance_id: str | None, ip: str) -> tuple[list[Any], set[str], set[str]]:
-        """Security groups, their ids and the private IPs of an instance (or of a bare IP)."""
-        if instance_id is None:
-            return [], set(), {ip}
+    def _instance(self, instance_id: str) -> Any:
+        # moto changes an instance's state in place, so the object can be kept.
         instance = self._instances.get(instance_id)
         if instance is None:
             instance = self._backend().get_instance(instance_id)
             self._instances[instance_id] = instance
+        return instance
+
+    def _endpoint(self, instance_id: str | None, ip: str) -> tuple[list[Any], set[str], set[str]]:
+        """Security groups, their ids and the private IPs of an instance (or of a bare IP)."""
+        if instance_id is None:
+            return [], set(), {ip}
+        instance = self._instance(instance_id)
         groups: dict[str, Any] = {}
         ips: set[str] = set()
         for nic in instance.nics.values():
@@ -150,6 +156,16 @@ class SecurityGroupOracle:
     def replication_path(self, machine: MachineSpec, appliance: ApplianceInfo) -> Reachability:
         """Source -> appliance on 443 and 9443."""
         return self._path(machine, appliance, REPLICATION_PORTS, inbound_to_source=False)
+
+    def source_running(self, machine: MachineSpec) -> bool:
+        """Whether the EC2 instance is ``running`` in moto (``pending``, ``stopping``,
+        ``stopped`` and an instance moto no longer knows are not)."""
+        from moto.ec2.exceptions import InvalidInstanceIdError
+
+        try:
+            return str(self._instance(machine.instance_id).state) == "running"
+        except InvalidInstanceIdError:
+            return False
 
 
 _WINDOWS_BUILDS = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -279,6 +280,18 @@ class Sandbox:
         if self._emulator is None:
             raise RuntimeError("the sandbox is not running: use `with Sandbox() as sandbox:`")
         return self._emulator
+
+    def now(self) -> datetime:
+        """The emulator's simulated time (UTC, timezone-aware).
+
+        Inject it as the migration's clock, ``ec2asr.Migration(..., now=sandbox.now)``, so that
+        the times ec2asr records (when it asked EC2 to stop a source, for one) compare with the
+        emulator's recovery points and jobs.
+
+        Raises:
+            RuntimeError: When the sandbox is not running.
+        """
+        return self.emulator.now()
 
     @property
     def credential(self) -> Any:

@@ -1,9 +1,11 @@
 """The ASR errors the emulator reproduces: job errors, health errors, refusals.
 
 Error ids, possible causes and recommended actions follow Microsoft's troubleshooting articles
-"Troubleshoot Mobility Service push installation issues" (95107, 95108, 95117) and "Troubleshoot
-the process server" (78186: the process server is unreachable from the source machine). The
-message wording is the emulator's; ASR's own texts are longer and vary by release.
+"Troubleshoot Mobility Service push installation issues" (95107, 95108, 95117), "Troubleshoot
+the process server" (78186: the process server is unreachable from the source machine) and
+"Troubleshoot replication issues for VMware VMs and physical servers" (78174: no heartbeat from
+the source machine). The message wording is the emulator's; ASR's own texts are longer and vary
+by release.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from ec2asr.testing.emulator.arm import ArmError
 from ec2asr.testing.emulator.models import JobError
 
 __all__ = [
+    "no_heartbeat_health_error",
     "push_connectivity_error",
     "push_credentials_error",
     "replication_unreachable_health_error",
@@ -24,6 +27,7 @@ PUSH_CONNECTIVITY = "95117"
 PUSH_CREDENTIALS_WINDOWS = "95107"
 PUSH_CREDENTIALS_LINUX = "95108"
 PROCESS_SERVER_UNREACHABLE = "78186"
+NO_SOURCE_HEARTBEAT = "78174"
 NO_TEST_FAILOVER = "161011"
 
 
@@ -119,6 +123,40 @@ def replication_unreachable_health_error(
         "recoveryProviderErrorMessage": None,
         "entityId": entity_id,
         "errorId": "78186:1",
+        "customerResolvability": "Allowed",
+    }
+
+
+def no_heartbeat_health_error(
+    machine_name: str, last_heartbeat: str, created: str, entity_id: str
+) -> dict[str, Any]:
+    """The health error (78174) of an item whose source machine's agent went silent (stopped)."""
+    return {
+        "innerHealthErrors": [],
+        "errorSource": "SourceAgent",
+        "errorType": NO_SOURCE_HEARTBEAT,
+        "errorLevel": "Error",
+        "errorCategory": "Replication",
+        "errorCode": NO_SOURCE_HEARTBEAT,
+        "summaryMessage": "No heartbeat from the source machine",
+        "errorMessage": (
+            f"The Mobility service on the source machine {machine_name} has not sent a heartbeat "
+            f"since {last_heartbeat}; replication is not progressing and no recovery points are "
+            "created."
+        ),
+        "possibleCauses": (
+            "The source machine is shut down or stopped, or the Mobility service on it is not "
+            "running or cannot communicate with the replication appliance."
+        ),
+        "recommendedAction": (
+            "Verify that the source machine is running. Sign in to it as an administrator, make "
+            "sure the Mobility service (svagents) is running, restart it if needed and check its "
+            "logs."
+        ),
+        "creationTimeUtc": created,
+        "recoveryProviderErrorMessage": None,
+        "entityId": entity_id,
+        "errorId": f"{NO_SOURCE_HEARTBEAT}:1",
         "customerResolvability": "Allowed",
     }
 

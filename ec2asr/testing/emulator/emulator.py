@@ -17,6 +17,7 @@ from ec2asr.testing.emulator import (
     fabrics,
     failover,
     item_handlers,
+    item_removal,
     jobs_api,
     mappings,
     offazure,
@@ -37,12 +38,13 @@ from ec2asr.testing.emulator.clock import SimulatedClock
 from ec2asr.testing.emulator.faults import ArmLimits, FaultRule, FaultSet
 from ec2asr.testing.emulator.lro import OperationRegistry
 from ec2asr.testing.emulator.models import (
-    ApplianceInfo,
+    AllowAllConnectivity,
     ConnectivityOracle,
+    FailoverRecord,
     JobError,
-    MachineSpec,
     Reachability,
     RegistrationEvent,
+    SourcePowerOracle,
     Timings,
     WriteRecord,
 )
@@ -57,18 +59,6 @@ __all__ = ["AllowAllConnectivity", "AsrEmulator"]
 DEFAULT_SUBSCRIPTION = "00000000-0000-4000-8000-0000000ec2a5"
 
 
-class AllowAllConnectivity:
-    """A connectivity oracle under which every path is open."""
-
-    def push_path(self, machine: MachineSpec, appliance: ApplianceInfo) -> Reachability:
-        """Always open."""
-        return Reachability(True)
-
-    def replication_path(self, machine: MachineSpec, appliance: ApplianceInfo) -> Reachability:
-        """Always open."""
-        return Reachability(True)
-
-
 def _routes() -> list[Route]:
     return [
         *vault_api.ROUTES,
@@ -79,6 +69,7 @@ def _routes() -> list[Route]:
         *mappings.ROUTES,
         *failover.ROUTES,
         *item_handlers.ROUTES,
+        *item_removal.ROUTES,
         *recovery_points.ROUTES,
         *recovery_plans.ROUTES,
         *plan_operations.ROUTES,
@@ -101,7 +92,8 @@ class AsrEmulator(ApplianceMixin):
         timings: Simulated durations and the replication bandwidth.
         retry_after: The integer ``Retry-After`` sent on 202s and operation polls.
         page_size: Items per page of paged lists.
-        connectivity: The oracle deciding push and replication connectivity.
+        connectivity: The oracle deciding push and replication connectivity and, when it has
+            ``source_running`` (:class:`SourcePowerOracle`), whether each source runs.
         host: Address to listen on.
         port: Port (0: a free port).
     """
@@ -142,6 +134,7 @@ class AsrEmulator(ApplianceMixin):
         self.router = Router(_routes())
         self.request_hooks: list[Callable[[], None]] = []
         self._writes: list[WriteRecord] = []
+        self._failovers: list[FailoverRecord] = []
         self._counts: dict[str, collections.Counter[str]] = {
             "reads": collections.Counter(),
             "writes": collections.Counter(),
@@ -239,7 +232,8 @@ class AsrEmulator(ApplianceMixin):
 
     # -- used by handlers -----------------------------------------------------------------
     def sample_item(self, item: ProtectedItem, now: datetime) -> None:
-        """Bring an item's replication up to ``now`` using the connectivity oracle."""
+        """Bring an item's replication up to ``now`` using the connectivity oracle (network
+        path and, when it says so, the source's power state)."""
 
         def oracle(target: ProtectedItem) -> Reachability:
             appliance = target.fabric.appliance_by_process_server(target.process_server_id)
@@ -247,7 +241,12 @@ class AsrEmulator(ApplianceMixin):
                 return Reachability(False, ("the process server is not registered",))
             return self.connectivity.replication_path(target.machine.spec, appliance.info)
 
-        item.sample(now, oracle)
+        def power(target: ProtectedItem) -> bool:
+            if isinstance(self.connectivity, SourcePowerOracle):
+                return bool(self.connectivity.source_running(target.machine.spec))
+            return True
+
+        item.sample(now, oracle, power)
 
     def render_item(self, item: ProtectedItem) -> dict[str, Any]:
         """An item's JSON at the current simulated time."""
@@ -271,12 +270,24 @@ class AsrEmulator(ApplianceMixin):
         """Append to the audit list."""
         self._writes.append(record)
 
+    def record_failover(self, record: FailoverRecord) -> None:
+        """Append to the failover audit."""
+        self._failovers.append(record)
+
     # -- observation and faults -------------------------------------------------------------
     @property
     def writes(self) -> list[WriteRecord]:
         """Every mutating request the emulator accepted (2xx), oldest first."""
         with self.lock:
             return list(self._writes)
+
+    @property
+    def failovers(self) -> list[FailoverRecord]:
+        """Every failover the emulator accepted (item or recovery plan; test, unplanned and
+        change of recovery point), oldest first, with the point used and whether it lost data.
+        """
+        with self.lock:
+            return list(self._failovers)
 
     def request_counts(self) -> dict[str, dict[str, int]]:
         """Requests received by operation: ``{"reads": {...}, "writes": {...}}``."""

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ec2asr.testing.emulator.arm import ArmError, invalid, last_segment
+import attrs
+
+from ec2asr.testing.emulator.arm import invalid, last_segment
+from ec2asr.testing.emulator.audit import failover_record, resolve_point
 from ec2asr.testing.emulator.item_handlers import (
     ITEM,
     check_allowed,
@@ -15,45 +18,9 @@ from ec2asr.testing.emulator.item_handlers import (
     job_details,
 )
 from ec2asr.testing.emulator.jobs import TaskSpec
-from ec2asr.testing.emulator.protected_items import ProtectedItem
 from ec2asr.testing.emulator.router import Context, Response, Route
 
-__all__ = ["ROUTES", "resolve_point"]
-
-
-def resolve_point(item: ProtectedItem, point_id: str | None, now: datetime) -> tuple[datetime, str]:
-    """The recovery point to fail over to: the one named, or the latest.
-
-    Raises:
-        ArmError: 400 ``RecoveryPointNotFound`` when none exists or the one named is not retained.
-    """
-    points = item.replication.points(now) if item.replication else []
-    if not points:
-        raise ArmError(
-            400,
-            "RecoveryPointNotFound",
-            f"No recovery point is available for '{item.name}' yet.",
-            extra={
-                "possibleCauses": (
-                    "Initial replication has not completed or replication is stalled."
-                ),
-                "recommendedAction": "Wait for initial replication to complete and retry.",
-            },
-        )
-    if not point_id:
-        return points[0].time, item.point_id(points[0].time)
-    wanted = last_segment(point_id).lower()
-    for point in points:
-        if item.point_name(point.time).lower() == wanted:
-            return point.time, item.point_id(point.time)
-    raise ArmError(
-        400,
-        "RecoveryPointNotFound",
-        f"The recovery point '{point_id}' is not available for '{item.name}'.",
-        extra={
-            "recommendedAction": "Use the latest recovery point or one listed by recoveryPoints."
-        },
-    )
+__all__ = ["ROUTES"]
 
 
 def _provider_input(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -81,7 +48,8 @@ def test_failover(ctx: Context) -> Response:
         raise invalid(
             "A test network is required: pass networkId or set testNetworkId on the item."
         )
-    _, point_id = resolve_point(item, provider.get("recoveryPointId"), ctx.now)
+    point = resolve_point(item, provider.get("recoveryPointId"), ctx.now)
+    point_id = point[1]
     item.test_failover = "running"
     total = ctx.emulator.timings.test_failover
 
@@ -122,7 +90,7 @@ def test_failover(ctx: Context) -> Response:
         ),
         TaskSpec("StartTestVirtualMachine", "Start the virtual machine", 120.0),
     ]
-    return item_job(
+    response = item_job(
         ctx,
         vault,
         item,
@@ -134,6 +102,10 @@ def test_failover(ctx: Context) -> Response:
         on_failure=failed,
         on_cancel=failed,
     )
+    ctx.emulator.record_failover(
+        failover_record(item, kind="test", now=ctx.now, point=point, job_name=item.current_job)
+    )
+    return response
 
 
 def test_failover_cleanup(ctx: Context) -> Response:
@@ -179,7 +151,9 @@ def unplanned_failover(ctx: Context) -> Response:
     properties, provider = _provider_input(ctx)
     if properties.get("sourceSiteOperations") not in (None, "Required", "NotRequired"):
         raise invalid("sourceSiteOperations must be 'Required' or 'NotRequired'.")
-    _, point_id = resolve_point(item, provider.get("recoveryPointId"), ctx.now)
+    point = resolve_point(item, provider.get("recoveryPointId"), ctx.now)
+    point_id = point[1]
+    record = failover_record(item, kind="unplanned", now=ctx.now, point=point)
     previous = item.phase
     item.phase = "failing_over"
     if item.replication:
@@ -200,11 +174,11 @@ def unplanned_failover(ctx: Context) -> Response:
         item.last_failover = when
         item.failover_recovery_point = point_id
 
-    def failed(_: datetime) -> None:
+    def failed(when: datetime) -> None:
         item.phase = "failover_failed" if previous in ("protected", "failover_failed") else previous
         item.active_location = "Primary"
         if item.replication:
-            item.replication.stopped = None
+            item.replication.resume(when)
 
     custom = job_details(item, "FailoverJobDetails")
     custom["protectedItemDetails"] = [
@@ -216,7 +190,7 @@ def unplanned_failover(ctx: Context) -> Response:
             or None,
         }
     ]
-    return item_job(
+    response = item_job(
         ctx,
         vault,
         item,
@@ -228,6 +202,8 @@ def unplanned_failover(ctx: Context) -> Response:
         on_failure=failed,
         on_cancel=failed,
     )
+    ctx.emulator.record_failover(attrs.evolve(record, job_name=item.current_job))
+    return response
 
 
 def failover_commit(ctx: Context) -> Response:
@@ -264,12 +240,12 @@ def failover_cancel(ctx: Context) -> Response:
     check_allowed(ctx, item, "CancelFailover")
     item.phase = "cancelling"
 
-    def done(_: datetime) -> None:
+    def done(when: datetime) -> None:
         item.phase = "protected"
         item.active_location = "Primary"
         item.failover_recovery_point = None
         if item.replication:
-            item.replication.stopped = None
+            item.replication.resume(when)
 
     def failed(_: datetime) -> None:
         item.phase = "failed_over"
@@ -305,13 +281,14 @@ def apply_recovery_point(ctx: Context) -> Response:
     if not provider.get("recoveryPointId"):
         raise invalid("recoveryPointId is required.")
     stop = item.replication.stopped if item.replication else None
-    _, point_id = resolve_point(item, str(provider["recoveryPointId"]), stop or ctx.now)
+    point = resolve_point(item, str(provider["recoveryPointId"]), stop or ctx.now)
+    point_id = point[1]
 
     def done(_: datetime) -> None:
         item.failover_recovery_point = point_id
 
     tasks = [TaskSpec("ChangeRecoveryPoint", "Change recovery point", 300.0, on_done=done)]
-    return item_job(
+    response = item_job(
         ctx,
         vault,
         item,
@@ -320,6 +297,12 @@ def apply_recovery_point(ctx: Context) -> Response:
         tasks=tasks,
         cancellable=False,
     )
+    ctx.emulator.record_failover(
+        failover_record(
+            item, kind="change-point", now=ctx.now, point=point, job_name=item.current_job
+        )
+    )
+    return response
 
 
 def planned_failover(ctx: Context) -> Response:

@@ -13,6 +13,7 @@ __all__ = ["provider_details"]
 
 
 def provider_details(item: ProtectedItem, now: datetime) -> dict[str, Any]:
+    """``InMageRcmReplicationDetails`` of the item at ``now``."""
     spec = item.machine.spec
     repl = item.replication
     latest = item.latest_point(now)
@@ -20,7 +21,7 @@ def provider_details(item: ProtectedItem, now: datetime) -> dict[str, Any]:
     replicating = item.phase in REPLICATING_PHASES
     progress_health = "None"
     if in_ir:
-        progress_health = "InProgress" if item.connectivity.open else "NoProgress"
+        progress_health = "InProgress" if item.data_flowing else "NoProgress"
     site = item.machine
     details: dict[str, Any] = {
         "instanceType": "InMageRcm",
@@ -85,7 +86,7 @@ def provider_details(item: ProtectedItem, now: datetime) -> dict[str, Any]:
             "ipAddresses": list(spec.private_ips),
             "vmFqdn": spec.resolved_fqdn,
             "osName": spec.os_name,
-            "powerStatus": "ON",
+            "powerStatus": "ON" if item.source_running else "OFF",
             "createdTimestamp": format_time(site.discovered_at),
             "updatedTimestamp": format_time(site.updated_at),
             "isDeleted": False,
@@ -115,7 +116,7 @@ def _agent_details(item: ProtectedItem, now: datetime) -> dict[str, Any]:
         "version": AGENT_VERSION if registered else None,
         "latestVersion": AGENT_VERSION,
         "driverVersion": AGENT_VERSION if registered else None,
-        "lastHeartbeatUtc": format_time(now) if registered else None,
+        "lastHeartbeatUtc": format_time(item.source_down_since or now) if registered else None,
         "reasonsBlockingUpgrade": ["AlreadyOnLatestVersion"] if registered else [],
         "isUpgradeable": "false",
         "osFamilyName": "Windows" if item.machine.spec.os_type == "windows" else "Linux",
@@ -149,7 +150,7 @@ def _disk_json(item: ProtectedItem, disk: ProtectedDisk, now: datetime) -> dict[
         body["irDetails"] = {
             "progressHealth": "None"
             if complete
-            else ("InProgress" if item.connectivity.open else "NoProgress"),
+            else ("InProgress" if item.data_flowing else "NoProgress"),
             "transferredBytes": transferred,
             "last15MinutesTransferredBytes": 0,
             "lastDataTransferTimeUtc": format_time(repl.last_sample),

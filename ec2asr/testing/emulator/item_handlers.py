@@ -1,6 +1,6 @@
-"""``replicationProtectedItems``: enable (create), get, list, update, disable (remove), purge,
-recovery points and target compute sizes. Failover operations live in
-:mod:`ec2asr.testing.emulator.failover`."""
+"""``replicationProtectedItems``: enable (create), get, list and update, and the helpers every
+item operation uses. Disabling lives in :mod:`ec2asr.testing.emulator.item_removal`, failover
+operations in :mod:`ec2asr.testing.emulator.failover`."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from ec2asr.testing.emulator.router import Context, Response, Route
 from ec2asr.testing.emulator.state import VaultState
 from ec2asr.testing.emulator.validation import check_target_settings, parse_enable_input
 
-__all__ = ["ROUTES", "check_allowed", "item_of", "job_details"]
+__all__ = ["ITEM", "ROUTES", "check_allowed", "item_job", "item_of", "job_details"]
 
 ITEM = (
     "VAULT/replicationFabrics/{fabricName}/replicationProtectionContainers/{protectionContainerName}"
@@ -189,7 +189,10 @@ def _enable_job(ctx: Context, vault: VaultState, item: ProtectedItem, request: A
 
     def succeeded(when: datetime) -> None:
         item.start_replication(
-            when, timings.bandwidth_mbps * 1_000_000 / 8, timings.crash_consistent_minutes
+            when,
+            timings.bandwidth_mbps * 1_000_000 / 8,
+            timings.crash_consistent_minutes,
+            timings.heartbeat_timeout,
         )
 
     def restart(now: datetime) -> Any:
@@ -304,93 +307,10 @@ def update_item(ctx: Context) -> Response:
     )
 
 
-def remove_item(ctx: Context) -> Response:
-    """POST remove: disable replication (``MigrationComplete`` after a committed failover)."""
-    vault, item = item_of(ctx)
-    properties = ctx.body.get("properties") or {}
-    reason = properties.get("disableProtectionReason") or "NotSpecified"
-    if reason not in ("NotSpecified", "MigrationComplete"):
-        raise invalid(f"disableProtectionReason '{reason}' is not valid.")
-    check_allowed(ctx, item, "DisableProtection")
-    if reason == "MigrationComplete" and item.phase != "committed":
-        raise asr_errors.state_refusal(
-            "CompleteMigration", item.name, PHASES[item.phase][0], item.allowed_operations(ctx.now)
-        )
-    previous = item.phase
-    item.phase = "disabling"
-    if item.replication:
-        item.replication.stop(ctx.now)
-
-    def removed(_: datetime) -> None:
-        item.container.items.pop(item.name.lower(), None)
-
-    def failed(_: datetime) -> None:
-        item.phase = previous
-
-    friendly = "Complete migration" if reason == "MigrationComplete" else "Disable replication"
-    tasks = [
-        TaskSpec(
-            "DisableProtectionOnPrimary",
-            "Disable replication on the source",
-            ctx.emulator.timings.disable_protection / 2,
-        ),
-        TaskSpec(
-            "DeleteReplicaResources",
-            "Delete replication resources",
-            ctx.emulator.timings.disable_protection / 2,
-        ),
-    ]
-    return _no_result_job(ctx, vault, item, "DisableDr", friendly, tasks, removed, failed)
-
-
-def _no_result_job(
-    ctx: Context,
-    vault: VaultState,
-    item: ProtectedItem,
-    scenario: str,
-    friendly: str,
-    tasks: list[TaskSpec],
-    done: Any,
-    failed: Any,
-) -> Response:
-    job = start_job(
-        ctx,
-        vault,
-        scenario=scenario,
-        friendly=friendly,
-        target_id=item.name,
-        target_name=item.friendly_name,
-        target_type="ProtectionEntity",
-        tasks=tasks,
-        custom_details=job_details(item),
-        on_success=done,
-        on_failure=failed,
-        cancellable=False,
-    )
-    item.current_job = job.name
-    return lro.accept_job(ctx, vault, job, lambda: None)
-
-
-def purge_item(ctx: Context) -> Response:
-    """DELETE an item: remove it from the vault without cleaning up the source."""
-    vault, item = item_of(ctx)
-    item.phase = "disabling"
-    if item.replication:
-        item.replication.stop(ctx.now)
-
-    def removed(_: datetime) -> None:
-        item.container.items.pop(item.name.lower(), None)
-
-    tasks = [TaskSpec("PurgeProtection", "Remove the replicated item", 10.0)]
-    return _no_result_job(ctx, vault, item, "DisableDr", "Purge replication", tasks, removed, None)
-
-
 ROUTES = [
     Route("GET", ITEM, "ReplicationProtectedItems_Get", get_item),
     Route("PUT", ITEM, "ReplicationProtectedItems_Create", create_item, write=True),
     Route("PATCH", ITEM, "ReplicationProtectedItems_Update", update_item, write=True),
-    Route("DELETE", ITEM, "ReplicationProtectedItems_Purge", purge_item, write=True),
-    Route("POST", ITEM + "/remove", "ReplicationProtectedItems_Delete", remove_item, write=True),
     Route(
         "GET",
         "VAULT/replicationFabrics/{fabricName}/replicationProtectionContainers/{protectionContainerName}"

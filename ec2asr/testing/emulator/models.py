@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -16,13 +16,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NEVER_FINISHES",
+    "AllowAllConnectivity",
     "ApplianceInfo",
     "ConnectivityOracle",
     "DiskSpec",
+    "FailoverRecord",
     "JobError",
     "MachineSpec",
     "Reachability",
     "RegistrationEvent",
+    "SourcePowerOracle",
     "Timings",
     "WriteRecord",
     "ec2_bios_guid",
@@ -199,6 +202,35 @@ class ConnectivityOracle(Protocol):
         ...
 
 
+@runtime_checkable
+class SourcePowerOracle(Protocol):
+    """Says whether a source machine runs; a connectivity oracle may implement it too.
+
+    The emulator asks it whenever it samples a replicating item. An oracle without this method
+    means every source always runs.
+    """
+
+    def source_running(self, machine: MachineSpec) -> bool:
+        """True while the machine runs (a stopped, stopping or pending machine does not)."""
+        ...
+
+
+class AllowAllConnectivity:
+    """A connectivity oracle under which every path is open and every source runs."""
+
+    def push_path(self, machine: MachineSpec, appliance: ApplianceInfo) -> Reachability:
+        """Always open."""
+        return Reachability(True)
+
+    def replication_path(self, machine: MachineSpec, appliance: ApplianceInfo) -> Reachability:
+        """Always open."""
+        return Reachability(True)
+
+    def source_running(self, machine: MachineSpec) -> bool:
+        """Always running."""
+        return True
+
+
 @attrs.frozen
 class JobError:
     """An error an ASR job fails with.
@@ -249,6 +281,42 @@ class WriteRecord:
 
 
 @attrs.frozen
+class FailoverRecord:
+    """One failover the emulator accepted (the audit trail in ``emulator.failovers``).
+
+    Attributes:
+        item: The protected item's name (ec2asr names it after the EC2 instance id).
+        instance_id: The source machine's EC2 instance id.
+        kind: ``"test"`` (test failover), ``"unplanned"`` (unplanned failover: the cutover) or
+            ``"change-point"`` (``applyRecoveryPoint`` on a failed-over item).
+        time: Simulated time of the request.
+        recovery_point_id: The ARM id of the recovery point used.
+        recovery_point_time: When that recovery point was taken.
+        source_running: Whether the source ran, as replication last observed it (for a
+            ``change-point``: when the item failed over).
+        source_stopped_at: When replication first found the source stopped (the time of its
+            shutdown point), while it stays down; ``None`` when it runs.
+        data_loss: For ``unplanned`` and ``change-point``: the source was still running, or the
+            point is older than the source's shutdown. Always False for ``test`` (a test
+            failover leaves the source untouched).
+        recovery_plan: The recovery plan's name when the item failed over through a plan.
+        job_name: The ASR job carrying it out (it may still fail; check the job).
+    """
+
+    item: str
+    instance_id: str
+    kind: str
+    time: datetime
+    recovery_point_id: str
+    recovery_point_time: datetime
+    source_running: bool
+    source_stopped_at: datetime | None
+    data_loss: bool
+    recovery_plan: str | None = None
+    job_name: str | None = None
+
+
+@attrs.frozen
 class RegistrationEvent:
     """What happened when a source machine's Mobility agent tried to register.
 
@@ -280,6 +348,8 @@ class Timings:
     The defaults follow what the ASR portal typically shows for one machine; tests may shrink or
     stretch them. ``bandwidth_mbps`` is the upload bandwidth each replicating machine gets, so
     initial replication of a machine takes ``total disk bytes * 8 / (bandwidth_mbps * 10^6)``.
+    ``heartbeat_timeout`` is how long a stopped source stays silent before its item reports
+    ASR's health error 78174 (no heartbeat from the source machine).
     """
 
     bandwidth_mbps: float = attrs.field(default=100.0, converter=_seconds)
@@ -295,6 +365,7 @@ class Timings:
     policy: float = attrs.field(default=30.0, converter=_seconds)
     mapping: float = attrs.field(default=60.0, converter=_seconds)
     recovery_plan: float = attrs.field(default=10.0, converter=_seconds)
+    heartbeat_timeout: float = attrs.field(default=900.0, converter=_seconds)
     crash_consistent_minutes: int = 5
 
     def with_overrides(self, overrides: Mapping[str, float]) -> Timings:

@@ -13,12 +13,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import attrs
+
 from ec2asr.testing.emulator import lro
 from ec2asr.testing.emulator.arm import ArmError, invalid, stable_guid
-from ec2asr.testing.emulator.failover import resolve_point
+from ec2asr.testing.emulator.audit import failover_record, plan_point_type, resolve_point
 from ec2asr.testing.emulator.item_handlers import check_allowed
 from ec2asr.testing.emulator.jobs import TaskSpec
 from ec2asr.testing.emulator.jobs_api import start_job
+from ec2asr.testing.emulator.models import FailoverRecord
 from ec2asr.testing.emulator.protected_items import ProtectedItem
 from ec2asr.testing.emulator.recovery_plans import plan_items, plan_json, plan_of
 from ec2asr.testing.emulator.router import Context, Response, Route
@@ -52,8 +55,9 @@ def _run_plan(
     duration: float,
     prepare: Callable[[ProtectedItem], Callable[[datetime], None]],
     validate: Callable[[ProtectedItem], None] | None = None,
-    on_item_failed: Callable[[ProtectedItem], None],
+    on_item_failed: Callable[[ProtectedItem, datetime], None],
     after: Callable[[RecoveryPlan, datetime], None] | None = None,
+    records: list[FailoverRecord] | None = None,
 ) -> Response:
     vault, plan = plan_of(ctx)
     items = plan_items(vault, plan)
@@ -97,9 +101,9 @@ def _run_plan(
             group["endGroupActions"], operation, f"Group {index - 1}: post-action"
         )
 
-    def failed(_: datetime) -> None:
+    def failed(when: datetime) -> None:
         for member in list(pending.values()):
-            on_item_failed(member)
+            on_item_failed(member, when)
 
     def succeeded(when: datetime) -> None:
         if after:
@@ -121,6 +125,10 @@ def _run_plan(
     plan.current_job = job.name
     for item in items:
         item.current_job = job.name
+    for record in records or []:
+        ctx.emulator.record_failover(
+            attrs.evolve(record, recovery_plan=plan.name, job_name=job.name)
+        )
     return lro.accept_job(
         ctx, vault, job, lambda: plan_json(ctx.emulator, vault, plan, ctx.emulator.now())
     )
@@ -130,13 +138,17 @@ def plan_test_failover(ctx: Context) -> Response:
     """POST testFailover on a plan."""
     properties = ctx.body.get("properties") or {}
     network = properties.get("networkId")
+    point_type = plan_point_type(properties)
+    records: list[FailoverRecord] = []
 
     def validate(item: ProtectedItem) -> None:
         if not (network or item.settings.get("testNetworkId")):
             raise invalid(f"A test network is required for '{item.name}': pass networkId.")
-        resolve_point(item, None, ctx.now)
+        resolve_point(item, None, ctx.now, point_type)
 
     def prepare(item: ProtectedItem) -> Callable[[datetime], None]:
+        point = resolve_point(item, None, ctx.now, point_type)
+        records.append(failover_record(item, kind="test", now=ctx.now, point=point))
         item.test_failover = "running"
 
         def done(when: datetime) -> None:
@@ -145,7 +157,7 @@ def plan_test_failover(ctx: Context) -> Response:
 
         return done
 
-    def failed(item: ProtectedItem) -> None:
+    def failed(item: ProtectedItem, _: datetime) -> None:
         item.test_failover = "failed"
 
     def after(plan: RecoveryPlan, when: datetime) -> None:
@@ -161,6 +173,7 @@ def plan_test_failover(ctx: Context) -> Response:
         validate=validate,
         on_item_failed=failed,
         after=after,
+        records=records,
     )
 
 
@@ -175,7 +188,7 @@ def plan_test_failover_cleanup(ctx: Context) -> Response:
 
         return done
 
-    def failed(item: ProtectedItem) -> None:
+    def failed(item: ProtectedItem, _: datetime) -> None:
         item.test_failover = "done"
 
     return _run_plan(
@@ -190,24 +203,19 @@ def plan_test_failover_cleanup(ctx: Context) -> Response:
 
 
 def plan_unplanned_failover(ctx: Context) -> Response:
-    """POST unplannedFailover on a plan (latest recovery point of each item)."""
+    """POST unplannedFailover on a plan (each item's latest point of ``recoveryPointType``)."""
     properties = ctx.body.get("properties") or {}
     if properties.get("failoverDirection") not in (None, "PrimaryToRecovery"):
         raise invalid("failoverDirection must be 'PrimaryToRecovery' for InMageRcm.")
-    for detail in properties.get("providerSpecificDetails") or []:
-        if str(detail.get("instanceType", "")).lower() not in (
-            "inmagercm",
-            "recoveryplanproviderspecificfailoverinput",
-        ):
-            raise invalid(
-                f"Provider input '{detail.get('instanceType')}' does not apply to InMageRcm items."
-            )
+    point_type = plan_point_type(properties)
+    records: list[FailoverRecord] = []
 
     def validate(item: ProtectedItem) -> None:
-        resolve_point(item, None, ctx.now)
+        resolve_point(item, None, ctx.now, point_type)
 
     def prepare(item: ProtectedItem) -> Callable[[datetime], None]:
-        _, point_id = resolve_point(item, None, ctx.now)
+        point = resolve_point(item, None, ctx.now, point_type)
+        records.append(failover_record(item, kind="unplanned", now=ctx.now, point=point))
         item.phase = "failing_over"
         if item.replication:
             item.replication.stop(ctx.now)
@@ -216,14 +224,14 @@ def plan_unplanned_failover(ctx: Context) -> Response:
             item.phase = "failed_over"
             item.active_location = "Recovery"
             item.last_failover = when
-            item.failover_recovery_point = point_id
+            item.failover_recovery_point = point[1]
 
         return done
 
-    def failed(item: ProtectedItem) -> None:
+    def failed(item: ProtectedItem, when: datetime) -> None:
         item.phase = "failover_failed"
         if item.replication:
-            item.replication.stopped = None
+            item.replication.resume(when)
 
     def after(plan: RecoveryPlan, when: datetime) -> None:
         plan.last_unplanned_failover = when
@@ -238,6 +246,7 @@ def plan_unplanned_failover(ctx: Context) -> Response:
         validate=validate,
         on_item_failed=failed,
         after=after,
+        records=records,
     )
 
 
@@ -252,7 +261,7 @@ def plan_failover_commit(ctx: Context) -> Response:
 
         return done
 
-    def failed(item: ProtectedItem) -> None:
+    def failed(item: ProtectedItem, _: datetime) -> None:
         item.phase = "failed_over"
 
     return _run_plan(
@@ -272,16 +281,16 @@ def plan_failover_cancel(ctx: Context) -> Response:
     def prepare(item: ProtectedItem) -> Callable[[datetime], None]:
         item.phase = "cancelling"
 
-        def done(_: datetime) -> None:
+        def done(when: datetime) -> None:
             item.phase = "protected"
             item.active_location = "Primary"
             item.failover_recovery_point = None
             if item.replication:
-                item.replication.stopped = None
+                item.replication.resume(when)
 
         return done
 
-    def failed(item: ProtectedItem) -> None:
+    def failed(item: ProtectedItem, _: datetime) -> None:
         item.phase = "failed_over"
 
     return _run_plan(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ec2asr.testing.emulator import asr_errors
@@ -115,18 +115,33 @@ class ProtectedItem:
         return str(self.settings.get("targetVmName") or self.machine.spec.hostname)
 
     # -- replication ----------------------------------------------------------------------
-    def sample(self, now: datetime, oracle: Callable[[ProtectedItem], Reachability]) -> None:
-        """Bring replication up to ``now`` (see :mod:`ec2asr.testing.emulator.replication`)."""
+    def sample(
+        self,
+        now: datetime,
+        oracle: Callable[[ProtectedItem], Reachability],
+        power: Callable[[ProtectedItem], bool] = lambda _: True,
+    ) -> None:
+        """Bring replication up to ``now`` (see :mod:`ec2asr.testing.emulator.replication`).
+
+        ``oracle`` says whether the source reaches the appliance, ``power`` whether the source
+        runs; both are asked only while the item replicates.
+        """
         if self.replication is None:
             return
+        running = self.replication.source_running
         if self.phase in REPLICATING_PHASES:
             self.connectivity = oracle(self)
-        self.replication.sample(now, self.connectivity.open)
+            running = power(self)
+        self.replication.sample(now, self.connectivity.open, running)
         if self.phase == "initial_replication" and self.replication.completed is not None:
             self.phase = "protected"
 
     def start_replication(
-        self, when: datetime, bytes_per_second: float, crash_minutes: int
+        self,
+        when: datetime,
+        bytes_per_second: float,
+        crash_minutes: int,
+        heartbeat_timeout: float = 900.0,
     ) -> None:
         """Initial replication starts (the enable job finished)."""
         self.replication = Replication(
@@ -136,8 +151,24 @@ class ProtectedItem:
             crash_minutes=self.policy.crash_consistent_minutes or crash_minutes,
             app_minutes=self.policy.app_consistent_minutes,
             retention_minutes=self.policy.recovery_point_history_minutes,
+            heartbeat_timeout=heartbeat_timeout,
         )
         self.phase = "initial_replication"
+
+    @property
+    def source_running(self) -> bool:
+        """The source's power state when replication last observed it (True before that)."""
+        return self.replication.source_running if self.replication else True
+
+    @property
+    def source_down_since(self) -> datetime | None:
+        """When replication first found the source down (its shutdown), while it is down."""
+        return self.replication.down_since if self.replication else None
+
+    @property
+    def data_flowing(self) -> bool:
+        """True when the source runs and reaches the appliance (as last observed)."""
+        return self.connectivity.open and self.source_running
 
     def latest_point(self, now: datetime) -> RecoveryPointTime | None:
         """The newest recovery point, if replication produced one."""
@@ -181,7 +212,20 @@ class ProtectedItem:
         errors: list[dict[str, Any]] = []
         appliance = self.fabric.appliance_by_process_server(self.process_server_id)
         created = format_time(now) or ""
-        if self.phase in REPLICATING_PHASES and not self.connectivity.open and appliance:
+        repl = self.replication if self.phase in REPLICATING_PHASES else None
+        if repl is not None and repl.down_since is not None:
+            # The agent of a stopped source sends nothing; ASR says so once its timeout passed.
+            reported = repl.down_since + timedelta(seconds=repl.heartbeat_timeout)
+            if now >= reported:
+                errors.append(
+                    asr_errors.no_heartbeat_health_error(
+                        self.friendly_name,
+                        format_time(repl.down_since) or "",
+                        format_time(reported) or created,
+                        self.internal_id,
+                    )
+                )
+        elif repl is not None and not self.connectivity.open and appliance:
             errors.append(
                 asr_errors.replication_unreachable_health_error(
                     self.friendly_name,
