@@ -77,7 +77,7 @@ def make_migration(
         target=kwargs.pop("target", TARGET),
         policy=kwargs.pop("policy", ec2asr.ReplicationPolicy()),
         journal=journal,
-        now=sandbox.emulator.now,
+        now=sandbox.now,
         **kwargs,
     )
 

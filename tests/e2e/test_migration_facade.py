@@ -43,6 +43,11 @@ def test_whole_migration_per_machine(tmp_path: Path) -> None:
             report = migration.run(plan, confirm_cutover=True)
         assert {m.stage for m in report} == {Stage.COMPLETED}, str(report)
         assert all(m.rpo_at_failover_seconds is not None for m in report)
+        # Every failover used a recovery point taken after its source stopped: no data lost.
+        failovers = [f for f in sandbox.emulator.failovers if f.kind == "unplanned"]
+        assert sorted(f.item for f in failovers) == sorted(ids)
+        assert not any(f.data_loss for f in failovers)
+        assert all(f.source_stopped_at is not None for f in failovers)
         writes = writes_by_item(sandbox)
         for iid in ids:
             ops = writes[iid]
@@ -123,6 +128,9 @@ def test_recovery_plan_cutover_in_boot_groups(tmp_path: Path) -> None:
         assert ops.count("unplannedFailover") == 1
         assert ops.count("failoverCommit") == 1
         assert ops.count("wave1") == 1  # the PUT creating it
+        failovers = [f for f in sandbox.emulator.failovers if f.kind == "unplanned"]
+        assert {f.recovery_plan for f in failovers} == {"wave1"}
+        assert not any(f.data_loss for f in failovers)
         per_item = writes_by_item(sandbox)
         for iid in ids:
             assert "unplannedFailover" not in per_item[iid]  # the plan failed them over
