@@ -22,6 +22,8 @@ from ec2asr.assessment import (
     azure_vm_size_for,
 )
 from ec2asr.aws import Ec2Discovery
+from ec2asr.aws.leases import SecurityGroupLeases
+from ec2asr.aws.network import ConnectivityReport, NetworkInspector
 from ec2asr.azure.site_recovery import SiteRecoveryClient
 from ec2asr.errors import (
     AsrJobError,
@@ -45,8 +47,25 @@ from ec2asr.errors import (
     ReadinessError,
 )
 from ec2asr.events import EventKind, MigrationEvent
+from ec2asr.migration.facade import Migration
 from ec2asr.migration.journal import Journal
+from ec2asr.migration.plan import MachinePlan, MigrationPlan, RecoveryPlanSpec
+from ec2asr.migration.report import MachineReport, MigrationReport
 from ec2asr.migration.stages import MachineStatus, Stage
+from ec2asr.mobility import (
+    ApplianceEndpoint,
+    InstallContext,
+    InstallerLocation,
+    InstallExecutor,
+    InstallJob,
+    InstallResult,
+    InstallState,
+    ManualInstall,
+    MobilityInstaller,
+    PushInstall,
+    ScriptBundle,
+    SsmRunCommand,
+)
 from ec2asr.models import (
     EbsVolume,
     Evidence,
@@ -66,6 +85,7 @@ from ec2asr.models import (
 from ec2asr.settings import ReplicationPolicy, TargetSettings
 
 __all__ = [
+    "ApplianceEndpoint",
     "AsrJobError",
     "AwsError",
     "AwsPermissionError",
@@ -79,6 +99,7 @@ __all__ = [
     "AzureThrottlingError",
     "AzureVmSize",
     "ConnectivityError",
+    "ConnectivityReport",
     "CutoverNotConfirmedError",
     "EbsVolume",
     "Ec2AsrError",
@@ -88,6 +109,12 @@ __all__ = [
     "EvidenceSource",
     "Finding",
     "ImageInfo",
+    "InstallContext",
+    "InstallExecutor",
+    "InstallJob",
+    "InstallResult",
+    "InstallState",
+    "InstallerLocation",
     "InstanceStorageDisk",
     "InstanceStoreVolume",
     "InstanceTypeInfo",
@@ -96,24 +123,37 @@ __all__ = [
     "InvalidStateError",
     "Journal",
     "JournalLockedError",
+    "MachinePlan",
     "MachineReadiness",
+    "MachineReport",
     "MachineStatus",
+    "ManualInstall",
+    "Migration",
     "MigrationError",
     "MigrationEvent",
+    "MigrationPlan",
+    "MigrationReport",
     "MobilityError",
+    "MobilityInstaller",
+    "NetworkInspector",
     "NetworkInterface",
     "OsFamily",
     "OsInfo",
+    "PushInstall",
     "ReadinessError",
     "ReadinessReport",
+    "RecoveryPlanSpec",
     "ReplicationPolicy",
+    "ScriptBundle",
     "Secret",
     "SecurityGroup",
+    "SecurityGroupLeases",
     "SecurityGroupRule",
     "Severity",
     "SiteRecoveryClient",
     "SizeFamily",
     "SourceMachine",
+    "SsmRunCommand",
     "SsmStatus",
     "Stage",
     "SupportMatrix",

@@ -533,6 +533,22 @@ class Migration:
         rt = self._runtime(RunOptions(until=Stage.COMPLETED), fleet, total=len(plan))
         return rollback(self, rt, plan, instance_ids)
 
+    def abort(self) -> tuple[str, ...]:
+        """Stop using temporary network access: revoke every security-group rule this migration
+        leased (for machines in any stage). Replication itself is left as it is; a later
+        :meth:`run` leases again what it still needs.
+
+        Returns:
+            The ids of the leases revoked.
+
+        Raises:
+            JournalLockedError: Another process drives this journal.
+            AwsError: AWS refused to revoke a rule (the journal keeps it for the next try).
+        """
+        self.journal.open()
+        revoked = self.leases.revoke_all()
+        return tuple(lease.lease_id for lease in revoked)
+
     def status(self) -> MigrationReport:
         """The report of every machine in the journal (opens it read-write if needed).
 
