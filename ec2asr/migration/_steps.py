@@ -41,7 +41,15 @@ def act(rt: Runtime, lives: Sequence[Live], target: TargetSettings) -> None:
             continue
         stage = live.stage
         if stage is Stage.PLANNED:
-            to_prepare.append(live)
+            if live.plan.machine.state != "running":
+                rt.wait_for(
+                    live,
+                    f"the EC2 instance is {live.plan.machine.state}: start it (the Mobility "
+                    "agent replicates from the running guest), then discover and run again",
+                    person=True,
+                )
+            else:
+                to_prepare.append(live)
         elif stage is Stage.PREPARED and live.status is MachineStatus.PENDING:
             to_install.append(live)
         elif stage is Stage.DISCOVERED and rt.can_issue():

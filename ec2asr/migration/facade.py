@@ -241,12 +241,14 @@ class Migration:
             rules = network[machine.instance_id].missing
             missing = tuple(str(rule) for rule in rules)
             blockers = list(readiness_blockers(readiness))
-            if machine.state != "running":
-                blockers.append(
-                    f"the instance is {machine.state}: the Mobility agent replicates from inside "
-                    "the running guest; start it, then plan again"
-                )
             notes = [f"{f.code}: {f.message}" for f in readiness.warnings]
+            if machine.state != "running":
+                # Not a blocker: a machine this migration already stopped for cutover is
+                # stopped too. A machine that is not running when its migration starts waits.
+                notes.append(
+                    f"the instance is {machine.state}: a migration that has not started yet "
+                    "waits until it runs (the Mobility agent replicates from the running guest)"
+                )
             for rule in rules:
                 managed = (
                     self.manage_security_groups
