@@ -26,15 +26,28 @@ def test_demo_runs_in_process_and_reports_every_machine() -> None:
     assert ready > 0
     assert "AMAZON_LINUX_UNSUPPORTED" in out
     assert "WIN2008_REDHAT_PV_DRIVERS" in out
+    # The whole migration ran: every machine that could move completed, none lost data.
+    done = re.search(
+        r"18 machines: (\d+) completed, (\d+) in progress, 0 failed, (\d+) blocked", out
+    )
+    assert done is not None, out
+    assert int(done.group(1)) == ready + warn - 1  # the stopped instance waits to be started
+    assert int(done.group(3)) == blocked
+    assert "taken after its source stopped: yes" in out
 
 
 @pytest.mark.e2e
-def test_python_dash_m_ec2asr_demo_exits_zero() -> None:
+def test_python_dash_m_ec2asr_demo_push_exits_zero() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "ec2asr", "demo"], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "ec2asr", "demo", "--push"],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "18 machines" in proc.stdout
+    assert "ec2asr asks for the appliance-side step" in proc.stdout
+    assert "18 machines: 12 completed" in proc.stdout
+    assert "14 leased, 14 revoked" in proc.stdout
 
 
 def test_bad_tag_selector_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:

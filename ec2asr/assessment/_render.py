@@ -31,8 +31,8 @@ def table_rows(report: ReadinessReport) -> list[tuple[str, str, str, str, str]]:
     ]
 
 
-def render_text(report: ReadinessReport) -> str:
-    """A fixed-width table, then every machine's findings, then the summary line."""
+def render_table(report: ReadinessReport) -> list[str]:
+    """The fixed-width table alone (one line per machine)."""
     lines = []
     header = [name.ljust(width) if width else name for name, width in COLUMNS]
     lines.append("  ".join(header).rstrip())
@@ -43,6 +43,12 @@ def render_text(report: ReadinessReport) -> str:
             for value, (_, width) in zip(row, COLUMNS, strict=True)
         ]
         lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def render_text(report: ReadinessReport) -> str:
+    """A fixed-width table, then every machine's findings, then the summary line."""
+    lines = render_table(report)
     for m in report.machines:
         if not m.findings:
             continue

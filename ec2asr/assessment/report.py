@@ -359,5 +359,9 @@ class ReadinessReport:
     def __str__(self) -> str:
         return _render.render_text(self)
 
+    def table(self) -> str:
+        """The readiness table alone, with the summary line (``str()`` adds every finding)."""
+        return "\n".join([*_render.render_table(self), "", self.summary()])
+
     def _repr_html_(self) -> str:
         return _render.render_html(self)

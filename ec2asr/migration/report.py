@@ -56,6 +56,10 @@ class MachineReport:
         )
         error = f"{record.error_type}: {record.error_message}" if record.error_type else None
         target = data.get("target") or {}
+        blockers = data.get("blockers") or ()
+        waiting = data.get("waiting") if record.status is MachineStatus.WAITING else None
+        if record.status is MachineStatus.BLOCKED and blockers:
+            waiting = f"blocked: {blockers[0]}"
         return cls(
             instance_id=record.instance_id,
             name=record.name,
@@ -65,7 +69,7 @@ class MachineReport:
             rpo_at_failover_seconds=data.get("rpo_at_failover_seconds"),
             azure_vm_id=data.get("azure_vm_id"),
             error=error,
-            waiting=data.get("waiting") if record.status is MachineStatus.WAITING else None,
+            waiting=waiting,
             target_vm_name=target.get("vm_name") if isinstance(target, dict) else None,
         )
 
