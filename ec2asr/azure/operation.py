@@ -155,7 +155,8 @@ class AsrOperation(Generic[T]):
         """
         slept = 0.0
         while not self.done():
-            delay = self.retry_after if self.retry_after is not None else self._interval
+            # Retry-After 0 (or none) means "whenever you like": poll at the client's interval.
+            delay = self.retry_after if self.retry_after else self._interval
             if timeout is not None and slept + delay > timeout:
                 raise AzureError(f"{self.what} did not finish within {timeout:.0f} s")
             self._sleep(delay)
