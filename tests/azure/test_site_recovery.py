@@ -64,16 +64,16 @@ def test_vault_fabric_appliance_and_discovery(sandbox: Sandbox) -> None:
     assert vault.name == sandbox.vault
     assert c.ensure_vault("eastus") == vault  # idempotent: found, not created again
     fabric = c.get_appliance_fabric()
-    assert fabric.physical_site_id and "Microsoft.OffAzure" in fabric.physical_site_id
-    assert fabric.process_servers and fabric.process_servers[0].ip_address == "10.0.0.10"
+    assert fabric.physical_site_id
+    assert "Microsoft.OffAzure" in fabric.physical_site_id
+    assert fabric.process_servers
+    assert fabric.process_servers[0].ip_address == "10.0.0.10"
     assert fabric.capacity >= 200
     assert c.list_appliances()
     assert c.get_protection_container(fabric.name)
     with pytest.raises(AzureResourceNotFoundError):
         c.get_appliance_fabric("no-such-appliance")
     assert list(c.list_discovered_machines(fabric)) == []
-    ids = list(sandbox.ec2_session.client("ec2").describe_instances()["Reservations"])
-    assert ids
     supported = c.list_supported_operating_systems()
     assert any(os.os_name == "Windows Server 2016" for os in supported)
 
@@ -90,7 +90,8 @@ def test_policy_and_mapping_are_reused_or_refused(sandbox: Sandbox) -> None:
     fabric = c.get_appliance_fabric()
     container = c.get_protection_container(fabric.name)
     mapping = c.ensure_container_mapping(fabric.name, container, policy)
-    assert mapping.policy_id and mapping.policy_id.lower() == policy.id.lower()
+    assert mapping.policy_id
+    assert mapping.policy_id.lower() == policy.id.lower()
     assert c.ensure_container_mapping(fabric.name, container, policy) == mapping
     writes = [w for w in sandbox.emulator.writes if "p-reuse" in w.path]
     assert len(writes) == 2  # one policy PUT, one mapping PUT
@@ -120,7 +121,8 @@ def _enable(sandbox: Sandbox, c: ec2asr.SiteRecoveryClient, instance_id: str) ->
         test_subnet_name=TARGET.subnet_name,
     )
     op = c.begin_enable_replication(fabric.name, container, request)
-    assert op.polling_url and "replicationOperationStatus" in op.polling_url
+    assert op.polling_url
+    assert "replicationOperationStatus" in op.polling_url
     assert op.job_name
     assert op.continuation_token
     item = op.result()
@@ -137,15 +139,18 @@ def test_item_lifecycle_with_typed_models(sandbox: Sandbox) -> None:
         sandbox.emulator.clock.advance(600)
         item = c.get_protected_item(key)
     assert item.allows("TestFailover")
-    assert item.azure_vm_id and item.azure_vm_id.endswith(f"/virtualMachines/vm-{instance_id[-6:]}")
+    assert item.azure_vm_id
+    assert item.azure_vm_id.endswith(f"/virtualMachines/vm-{instance_id[-6:]}")
     assert any(i.name == instance_id for i in c.list_protected_items())
     sizes = c.list_target_compute_sizes(key)
-    assert sizes and all(s.name for s in sizes)
+    assert sizes
+    assert all(s.name for s in sizes)
     c.begin_test_failover(key, network_id=TARGET.test_network_id or "").result()
     c.begin_test_failover_cleanup(key).result()
     sandbox.emulator.clock.advance(900)
     points = c.list_recovery_points(key)
-    assert points and points == sorted(points, key=lambda p: p.time, reverse=True)  # type: ignore[arg-type,return-value]
+    assert points
+    assert points == sorted(points, key=lambda p: p.time, reverse=True)
     item = c.begin_unplanned_failover(key, recovery_point_id=points[0].id).result()
     assert item.is_failed_over
     # A second failover of a failed-over item is refused as ASR refuses it.
@@ -172,7 +177,6 @@ def test_failed_job_carries_asr_code_causes_and_action(sandbox: Sandbox) -> None
         _enable(sandbox, c, instance_id)
     assert failed.value.error_code == "95117"
     assert failed.value.job_name
-    assert not isinstance(failed.value.__cause__, Exception) or True
 
 
 def test_throttling_is_retried_then_reported(sandbox: Sandbox) -> None:
