@@ -1,0 +1,183 @@
+"""JobTracker: one sweep for every in-flight operation, matching jobs by name or by target."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+
+from ec2asr.azure._errors import asr_error_details
+from ec2asr.azure._pipeline import ArmRateLimiter
+from ec2asr.azure.items import AsrJob, JobError
+from ec2asr.azure.jobs import JobTracker
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+def job(
+    name: str,
+    state: str,
+    *,
+    target: str = "i-1",
+    scenario: str = "EnableDr",
+    start: datetime = T0,
+    errors: tuple[JobError, ...] = (),
+) -> AsrJob:
+    return AsrJob(
+        id=f"/jobs/{name}",
+        name=name,
+        state=state,
+        scenario_name=scenario,
+        friendly_name=None,
+        target_object_id=target,
+        target_object_name=f"host-{target}",
+        start_time=start,
+        end_time=None,
+        errors=errors,
+    )
+
+
+@attrs.define
+class FakeClient:
+    jobs: list[AsrJob] = attrs.field(factory=list)
+    calls: list[str] = attrs.field(factory=list)
+    rate_limiter: ArmRateLimiter = attrs.field(factory=ArmRateLimiter)
+
+    def list_jobs(self, *, start_time: datetime | None = None) -> Iterator[AsrJob]:
+        self.calls.append("list_jobs")
+        self.rate_limiter.counter.add("GET", "/replicationJobs")
+        return iter([j for j in self.jobs if start_time is None or j.start_time >= start_time])
+
+    def list_protected_items(self) -> Iterator[Any]:
+        self.calls.append("list_protected_items")
+        self.rate_limiter.counter.add("GET", "/replicationProtectedItems")
+        return iter(())
+
+
+def tracker(client: FakeClient, **kw: Any) -> JobTracker:
+    return JobTracker(client, now=lambda: T0, **kw)  # type: ignore[arg-type]
+
+
+def test_one_sweep_follows_a_thousand_operations() -> None:
+    client = FakeClient(jobs=[job(f"j{i}", "InProgress", target=f"i-{i}") for i in range(1000)])
+    t = tracker(client)
+    for i in range(1000):
+        t.track(f"i-{i}:enable", step="enable-replication", item_name=f"i-{i}", job_name=f"j{i}")
+    result = t.sweep()
+    assert client.calls == ["list_jobs"]
+    assert result.calls == 1
+    assert result.finished == ()
+    client.jobs = [
+        job(
+            f"j{i}",
+            "Succeeded" if i % 2 else "Failed",
+            target=f"i-{i}",
+            errors=(JobError("95117", "push failed", "closed", "open it"),),
+        )
+        for i in range(1000)
+    ]
+    result = t.sweep(read_items=True)
+    assert client.calls == ["list_jobs", "list_jobs", "list_protected_items"]
+    assert len(result.finished) == 1000
+    failed = [op for op in result.finished if not op.succeeded]
+    assert len(failed) == 500
+    error = failed[0].error()
+    assert error is not None
+    assert error.error_code == "95117"
+    assert error.recommended_action == "open it"
+    assert t.pending() == []
+
+
+def test_without_a_job_name_the_job_is_matched_by_target_scenario_and_time() -> None:
+    client = FakeClient(
+        jobs=[
+            job(
+                "old",
+                "Succeeded",
+                target="i-1",
+                scenario="UnplannedFailover",
+                start=T0 - timedelta(hours=2),
+            ),
+            job("other-item", "InProgress", target="i-2", scenario="UnplannedFailover"),
+            job("other-step", "InProgress", target="i-1", scenario="TestFailover"),
+            job(
+                "mine",
+                "InProgress",
+                target="i-1",
+                scenario="UnplannedFailover",
+                start=T0 + timedelta(seconds=5),
+            ),
+        ]
+    )
+    t = tracker(client)
+    op = t.track("k", step="unplanned-failover", item_name="i-1", issued_at=T0)
+    t.sweep()
+    assert op.job_name == "mine"
+    assert op.state == "InProgress"
+
+
+def test_aliases_match_friendly_names() -> None:
+    client = FakeClient(jobs=[job("j", "Succeeded", target="internal-guid")])
+    t = tracker(client)
+    op = t.track(
+        "k",
+        step="enable-replication",
+        item_name="i-1",
+        issued_at=T0,
+        aliases=frozenset({"internal-guid"}),
+    )
+    result = t.sweep()
+    assert result.finished == (op,)
+
+
+def test_wait_honours_retry_after_and_interval() -> None:
+    slept: list[float] = []
+    t = tracker(FakeClient(), interval=5, sleep=slept.append)
+    assert t.wait() == 5
+
+    class Op:
+        job_name = "j"
+        polling_url = "http://x"
+        retry_after = 30.0
+
+    t.track("k", step="commit", item_name="i-1", operation=Op())  # type: ignore[arg-type]
+    assert t.wait() == 30
+    assert slept == [5, 30]
+
+
+def test_no_pending_operation_means_no_job_read() -> None:
+    client = FakeClient()
+    result = tracker(client).sweep()
+    assert client.calls == []
+    assert result.calls == 0
+
+
+def test_asr_error_details_reads_nested_and_flat_bodies() -> None:
+    nested = {
+        "error": {
+            "code": "BadRequest",
+            "message": "x",
+            "details": [
+                {
+                    "code": "78027",
+                    "message": "The VM is not discovered",
+                    "possibleCauses": "agent",
+                    "recommendedAction": "register it",
+                }
+            ],
+        }
+    }
+    details = asr_error_details(nested)
+    assert details["code"] == "BadRequest"
+    assert details["possible_causes"] == "agent"
+    assert details["recommended_action"] == "register it"
+    flat = asr_error_details({"error": {"code": "95117", "message": "m", "possibleCauses": "c"}})
+    assert flat == {
+        "code": "95117",
+        "message": "m",
+        "possible_causes": "c",
+        "recommended_action": None,
+    }
+    assert asr_error_details({"error": "nonsense"}) == {}
