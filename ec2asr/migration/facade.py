@@ -14,38 +14,30 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from ec2asr.assessment import assess
-from ec2asr.aws._paths import FlowPurpose
 from ec2asr.aws.discovery import Ec2Discovery
 from ec2asr.aws.instances import InstanceControl
 from ec2asr.aws.leases import SecurityGroupLeases
-from ec2asr.aws.network import NetworkInspector
 from ec2asr.azure.jobs import JobTracker
 from ec2asr.azure.site_recovery import SiteRecoveryClient
 from ec2asr.errors import (
     CutoverNotConfirmedError,
     Ec2AsrError,
     InvalidInputError,
-    MigrationError,
 )
 from ec2asr.events import EventDispatcher, EventKind, MigrationEvent
 from ec2asr.migration import _reconcile, _recovery_plan
 from ec2asr.migration._observe import observe
+from ec2asr.migration._planning import appliance_summary, build_plan
 from ec2asr.migration._runtime import FleetContext, Live, RunOptions, Runtime
 from ec2asr.migration._steps import act
 from ec2asr.migration.journal import Journal
 from ec2asr.migration.plan import (
-    ApplianceSummary,
-    MachinePlan,
     MigrationPlan,
     RecoveryPlanSpec,
-    readiness_blockers,
-    steps_for,
 )
 from ec2asr.migration.progress import ProgressBar
 from ec2asr.migration.report import MigrationReport
 from ec2asr.migration.stages import MachineStatus, Stage
-from ec2asr.migration.targets import map_targets
 from ec2asr.mobility.base import ApplianceEndpoint, MobilityInstaller
 from ec2asr.models import SourceMachine
 from ec2asr.settings import ReplicationPolicy, TargetSettings
@@ -167,30 +159,6 @@ class Migration:
 
     # -- planning ----------------------------------------------------------------------------
 
-    def _appliance_summary(self) -> tuple[ApplianceSummary, ApplianceEndpoint, Any]:
-        fabric = self.asr.get_appliance_fabric(self.appliance)
-        servers = fabric.healthy_process_servers or fabric.process_servers
-        if not servers:
-            raise MigrationError(f"appliance fabric {fabric.name} reports no process server")
-        server = min(servers, key=lambda p: p.protected_item_count)
-        if not server.ip_address:
-            raise MigrationError(f"process server {server.name} reports no IP address")
-        summary = ApplianceSummary(
-            fabric_name=fabric.name,
-            ip_address=server.ip_address,
-            process_server_id=server.id,
-            protected_items=fabric.protected_item_count,
-            capacity=fabric.capacity,
-            healthy=server.health in (None, "Normal"),
-        )
-        endpoint = ApplianceEndpoint(
-            ip_address=server.ip_address,
-            name=server.name,
-            fabric_name=fabric.name,
-            process_server_id=server.id,
-        )
-        return summary, endpoint, fabric
-
     def plan(
         self,
         machines: Iterable[SourceMachine],
@@ -208,97 +176,12 @@ class Migration:
             AzureError: The vault or appliance cannot be read.
             AwsError: EC2 cannot be read.
         """
-        machines = list(machines)
-        if not machines:
-            raise InvalidInputError("plan() needs at least one machine")
-        if any(not isinstance(m, SourceMachine) for m in machines):
-            raise InvalidInputError("plan() takes SourceMachine objects from Ec2Discovery")
-        if test_migration and not self.target.test_network_id:
-            raise InvalidInputError(
-                "a test migration needs TargetSettings.test_network_id (an isolated VNet); "
-                "set it, or plan with test_migration=False"
-            )
-        summary, endpoint, _fabric = self._appliance_summary()
-        supported = None
-        list_os = getattr(self.asr, "list_supported_operating_systems", None)
-        if list_os is not None:
-            supported = list_os()
-        report = assess(
+        return build_plan(
+            self,
             machines,
             acknowledge_instance_store=acknowledge_instance_store,
-            supported_os=supported or None,
-        )
-        targets = map_targets(machines, self.target)
-        push = bool(getattr(self.installer, "requires_inbound", False))
-        push_managed = bool(getattr(self.installer, "manage_security_groups", False))
-        network = NetworkInspector(self.ec2.ec2_client).analyze(
-            machines, endpoint.ip_address, push=push
-        )
-        plans = []
-        warnings: list[str] = []
-        for machine in machines:
-            readiness = report[machine.instance_id]
-            rules = network[machine.instance_id].missing
-            missing = tuple(str(rule) for rule in rules)
-            blockers = list(readiness_blockers(readiness))
-            notes = [f"{f.code}: {f.message}" for f in readiness.warnings]
-            if machine.state != "running":
-                # Not a blocker: a machine this migration already stopped for cutover is
-                # stopped too. A machine that is not running when its migration starts waits.
-                notes.append(
-                    f"the instance is {machine.state}: a migration that has not started yet "
-                    "waits until it runs (the Mobility agent replicates from the running guest)"
-                )
-            for rule in rules:
-                managed = (
-                    self.manage_security_groups
-                    if rule.purpose is FlowPurpose.REPLICATION
-                    else push_managed
-                )
-                if rule.leasable and managed:
-                    notes.append(f"will lease: {rule}")
-                else:
-                    blockers.append(f"network: {rule}")
-            leases = any(rule.leasable for rule in rules) and (
-                self.manage_security_groups or push_managed
-            )
-            plans.append(
-                MachinePlan(
-                    machine=machine,
-                    readiness=readiness,
-                    target=targets[machine.instance_id],
-                    connectivity=missing,
-                    steps=steps_for(
-                        push=push,
-                        test_migration=test_migration,
-                        recovery_plan=recovery_plan is not None,
-                        leases=leases,
-                    ),
-                    blockers=tuple(blockers),
-                    notes=tuple(notes),
-                )
-            )
-        migrating = sum(1 for p in plans if p.migrates)
-        if migrating > summary.free:
-            warnings.append(
-                f"{migrating} machines exceed the appliance's room for about {summary.free} "
-                f"more (capacity about {summary.capacity}); add a scale-out appliance or "
-                "migrate in waves"
-            )
-        if not summary.healthy:
-            warnings.append(f"process server {summary.ip_address} is not healthy")
-        return MigrationPlan(
-            machines=tuple(plans),
-            appliance=summary,
-            installer=type(self.installer).__name__,
-            policy={
-                "name": self.policy.name,
-                "recovery_point_history_minutes": self.policy.recovery_point_history_minutes,
-                "app_consistent_frequency_minutes": self.policy.app_consistent_frequency_minutes,
-            },
-            target=self.target.describe(),
-            warnings=tuple(warnings),
-            created_at=self._now(),
+            test_migration=test_migration,
+            recovery_plan=recovery_plan,
         )
 
     # -- running -----------------------------------------------------------------------------
@@ -323,7 +206,7 @@ class Migration:
             JournalLockedError: Another process drives this journal.
         """
         self.journal.open()
-        _summary, endpoint, fabric = self._appliance_summary()
+        _summary, endpoint, fabric = appliance_summary(self.asr, self.appliance)
         self._fleet = self._prepare_fleet(endpoint, fabric)
         for machine_plan in plan:
             record = self.journal.machine(machine_plan.instance_id)

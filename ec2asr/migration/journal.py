@@ -20,20 +20,26 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
-import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import attrs
-
-from ec2asr._secret import Secret
-from ec2asr.errors import InvalidInputError, JournalLockedError, MigrationError
+from ec2asr.errors import InvalidInputError, MigrationError
+from ec2asr.migration._filelock import FileLock
+from ec2asr.migration._journal_leases import LeasesAndEvents
+from ec2asr.migration.records import (
+    LeaseRecord,
+    MachineRecord,
+    StepRecord,
+    StepState,
+    dumps,
+    parse_time,
+    utcnow,
+)
 from ec2asr.migration.stages import MachineStatus, Stage
 
 __all__ = ["Journal", "LeaseRecord", "MachineRecord", "StepRecord", "StepState"]
@@ -92,189 +98,7 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Secret):
-        raise InvalidInputError("refusing to write a secret into the migration journal")
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if isinstance(value, Mapping):
-        return dict(value)
-    if hasattr(value, "value") and isinstance(getattr(value, "value", None), str):
-        return value.value  # enums
-    raise TypeError(f"cannot record a {type(value).__name__} in the journal")
-
-
-def _dumps(value: Any) -> str:
-    if isinstance(value, Secret):
-        raise InvalidInputError("refusing to write a secret into the migration journal")
-    return json.dumps(value, default=_json_default, sort_keys=True)
-
-
-def _ts(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-class StepState:
-    """The states of a journal step (plain strings, stored as such)."""
-
-    STARTED = "started"
-    """Recorded before the call was sent: it may or may not have reached AWS/Azure."""
-    ACCEPTED = "accepted"
-    """AWS/Azure accepted it; a job or operation runs."""
-    SUCCEEDED = "succeeded"
-    """It finished successfully."""
-    FAILED = "failed"
-    """It finished with an error."""
-    ABANDONED = "abandoned"
-    """Reconciliation found it was never sent (or superseded)."""
-
-    OPEN = (STARTED, ACCEPTED)
-
-
-@attrs.frozen
-class MachineRecord:
-    """The journal's row for one machine.
-
-    Attributes:
-        instance_id: The EC2 instance id (also the protected item's name).
-        name: The instance's Name tag when recorded.
-        stage: The last stage the machine reached.
-        status: How it is doing at that stage.
-        data: Facts recorded along the way (protected item, fabric, job names, timings ...).
-        error_type: The ec2asr error class name of the last permanent failure, if any.
-        error_message: Its message.
-    """
-
-    instance_id: str
-    name: str | None
-    stage: Stage
-    status: MachineStatus
-    data: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
-    error_type: str | None = None
-    error_message: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-
-@attrs.frozen
-class StepRecord:
-    """One write-ahead step.
-
-    Attributes:
-        id: The row id.
-        subject: The instance id, or ``plan:<name>`` for recovery-plan steps.
-        step: The step name (``enable-replication``, ``unplanned-failover`` ...).
-        state: One of :class:`StepState`'s values.
-        job_name: The ASR job name, once known.
-        polling_url: The ``Azure-AsyncOperation`` URL, once known.
-        continuation_token: The SDK poller's continuation token, once known.
-        detail: Extra facts (recovery point id, stop time ...).
-        error: The error message when it failed.
-    """
-
-    id: int
-    subject: str
-    step: str
-    state: str
-    job_name: str | None = None
-    polling_url: str | None = None
-    continuation_token: str | None = None
-    detail: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
-    error: str | None = None
-    started_at: datetime | None = None
-    updated_at: datetime | None = None
-    ended_at: datetime | None = None
-
-    @property
-    def is_open(self) -> bool:
-        """True while the step is started or accepted but not ended."""
-        return self.state in StepState.OPEN
-
-
-@attrs.frozen
-class LeaseRecord:
-    """A temporary change ec2asr made and must undo (a security-group rule).
-
-    Attributes:
-        lease_id: A deterministic id for the change (same rule -> same id).
-        resource_id: What was changed (a security-group id).
-        spec: What exactly (direction, protocol, ports, CIDR).
-        holders: The machines that need it; it is revoked when none is left.
-        state: ``requested`` (written before the change), ``active`` or ``revoked``.
-    """
-
-    lease_id: str
-    resource_id: str
-    spec: Mapping[str, Any] = attrs.field(hash=False)
-    holders: tuple[str, ...] = ()
-    state: str = "requested"
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-
-class _FileLock:
-    """An exclusive, non-blocking OS advisory lock on a side file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fh: IO[str] | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the lock's life
-        try:
-            _lock_fd(fh)
-        except OSError as exc:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
-            raise JournalLockedError(
-                f"the migration journal {self.path.with_suffix('')} is in use by {holder}; "
-                "two processes must not drive one migration — wait for it to finish or stop it"
-            ) from exc
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()} on {socket.gethostname()}")
-        fh.flush()
-        self._fh = fh
-
-    def release(self) -> None:
-        if self._fh is not None:
-            try:
-                _unlock_fd(self._fh)
-            finally:
-                self._fh.close()
-                self._fh = None
-
-
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _lock_fd(fh: IO[str]) -> None:
-        fh.seek(0)
-        msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-
-    def _unlock_fd(fh: IO[str]) -> None:
-        fh.seek(0)
-        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock_fd(fh: IO[str]) -> None:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock_fd(fh: IO[str]) -> None:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-class Journal:
+class Journal(LeasesAndEvents):
     """The SQLite migration journal.
 
     The constructor does no I/O; :meth:`open` (or ``with journal:``) creates the file, takes the
@@ -288,13 +112,13 @@ class Journal:
         InvalidInputError: When ``path`` is empty.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], datetime] = _utcnow):
+    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], datetime] = utcnow):
         if not str(path):
             raise InvalidInputError("the journal path must not be empty")
         self._path = Path(path)
         self._clock = clock
         self._conn: sqlite3.Connection | None = None
-        self._lock = _FileLock(Path(str(self._path) + ".lock"))
+        self._lock = FileLock(Path(str(self._path) + ".lock"))
         self._mutex = threading.RLock()
 
     def __repr__(self) -> str:
@@ -425,8 +249,8 @@ class Journal:
             data=json.loads(row["data"]),
             error_type=row["error_type"],
             error_message=row["error_message"],
-            created_at=_ts(row["created_at"]),
-            updated_at=_ts(row["updated_at"]),
+            created_at=parse_time(row["created_at"]),
+            updated_at=parse_time(row["updated_at"]),
         )
 
     def machine(self, instance_id: str) -> MachineRecord | None:
@@ -484,7 +308,7 @@ class Journal:
                         name,
                         (stage or Stage.PLANNED).value,
                         (status or MachineStatus.PENDING).value,
-                        _dumps(merged),
+                        dumps(merged),
                         type(error).__name__ if error else None,
                         str(error) if error else None,
                         now,
@@ -506,7 +330,7 @@ class Journal:
                         name if name is not None else row["name"],
                         stage.value if stage is not None else row["stage"],
                         status.value if status is not None else row["status"],
-                        _dumps(merged),
+                        dumps(merged),
                         error_type,
                         error_message,
                         now,
@@ -530,9 +354,9 @@ class Journal:
             continuation_token=row["continuation_token"],
             detail=json.loads(row["detail"]),
             error=row["error"],
-            started_at=_ts(row["started_at"]),
-            updated_at=_ts(row["updated_at"]),
-            ended_at=_ts(row["ended_at"]),
+            started_at=parse_time(row["started_at"]),
+            updated_at=parse_time(row["updated_at"]),
+            ended_at=parse_time(row["ended_at"]),
         )
 
     def begin_step(
@@ -548,7 +372,7 @@ class Journal:
             cur = conn.execute(
                 "INSERT INTO steps (subject, step, state, detail, started_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (subject, step, StepState.STARTED, _dumps(dict(detail or {})), now, now),
+                (subject, step, StepState.STARTED, dumps(dict(detail or {})), now, now),
             )
             row = conn.execute("SELECT * FROM steps WHERE id=?", (cur.lastrowid,)).fetchone()
             return self._step(row)
@@ -633,7 +457,7 @@ class Journal:
                     continuation_token
                     if continuation_token is not None
                     else row["continuation_token"],
-                    _dumps(merged),
+                    dumps(merged),
                     error if error is not None else row["error"],
                     now,
                     now if ended else row["ended_at"],
@@ -661,146 +485,3 @@ class Journal:
         """Return the most recent record of one step for one subject, or None."""
         found = self.steps(subject, step=step)
         return found[-1] if found else None
-
-    # -- leases -----------------------------------------------------------------------------
-
-    @staticmethod
-    def _lease(row: sqlite3.Row) -> LeaseRecord:
-        return LeaseRecord(
-            lease_id=row["lease_id"],
-            resource_id=row["resource_id"],
-            spec=json.loads(row["spec"]),
-            holders=tuple(json.loads(row["holders"])),
-            state=row["state"],
-            created_at=_ts(row["created_at"]),
-            updated_at=_ts(row["updated_at"]),
-        )
-
-    def record_lease(
-        self, lease_id: str, resource_id: str, spec: Mapping[str, Any], *, holder: str
-    ) -> LeaseRecord:
-        """Record (before making it) a temporary change, or add a holder to an existing one.
-
-        A revoked lease that is needed again goes back to ``requested``.
-
-        Raises:
-            InvalidInputError: When ``spec`` holds a secret.
-        """
-        now = self._now()
-        with self._tx() as conn:
-            row = conn.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
-            if row is None:
-                conn.execute(
-                    "INSERT INTO leases (lease_id, resource_id, spec, holders, state, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, 'requested', ?, ?)",
-                    (lease_id, resource_id, _dumps(dict(spec)), _dumps([holder]), now, now),
-                )
-            else:
-                holders = list(json.loads(row["holders"]))
-                if holder not in holders:
-                    holders.append(holder)
-                state = "requested" if row["state"] == "revoked" else row["state"]
-                conn.execute(
-                    "UPDATE leases SET holders=?, state=?, updated_at=? WHERE lease_id=?",
-                    (_dumps(holders), state, now, lease_id),
-                )
-            out = conn.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
-            return self._lease(out)
-
-    def set_lease_state(self, lease_id: str, state: str) -> LeaseRecord:
-        """Mark a lease ``active`` (the change exists) or ``revoked`` (it was undone).
-
-        Raises:
-            InvalidInputError: When ``state`` is not one of the lease states.
-            MigrationError: When the lease is unknown.
-        """
-        if state not in ("requested", "active", "revoked"):
-            raise InvalidInputError(f"unknown lease state {state!r}")
-        with self._tx() as conn:
-            cur = conn.execute(
-                "UPDATE leases SET state=?, updated_at=? WHERE lease_id=?",
-                (state, self._now(), lease_id),
-            )
-            if cur.rowcount == 0:
-                raise MigrationError(f"journal lease {lease_id!r} does not exist")
-            out = conn.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
-            return self._lease(out)
-
-    def release_lease(self, lease_id: str, holder: str) -> LeaseRecord:
-        """Remove a holder from a lease; the caller revokes it when no holder is left.
-
-        Raises:
-            MigrationError: When the lease is unknown.
-        """
-        with self._tx() as conn:
-            row = conn.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
-            if row is None:
-                raise MigrationError(f"journal lease {lease_id!r} does not exist")
-            holders = [h for h in json.loads(row["holders"]) if h != holder]
-            conn.execute(
-                "UPDATE leases SET holders=?, updated_at=? WHERE lease_id=?",
-                (_dumps(holders), self._now(), lease_id),
-            )
-            out = conn.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
-            return self._lease(out)
-
-    def leases(self, *, state: str | None = None, holder: str | None = None) -> list[LeaseRecord]:
-        """Return leases, optionally only those in one state and/or held by one machine."""
-        rows = self._query("SELECT * FROM leases ORDER BY created_at, lease_id")
-        out = [self._lease(r) for r in rows]
-        if state is not None:
-            out = [lease for lease in out if lease.state == state]
-        if holder is not None:
-            out = [lease for lease in out if holder in lease.holders]
-        return out
-
-    # -- events -----------------------------------------------------------------------------
-
-    def append_event(
-        self,
-        *,
-        kind: str,
-        message: str,
-        instance_id: str | None = None,
-        stage: str | None = None,
-        data: Mapping[str, Any] | None = None,
-        at: datetime | None = None,
-    ) -> None:
-        """Append one progress event to the journal's event log.
-
-        Raises:
-            InvalidInputError: When ``data`` holds a secret.
-        """
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO events (at, kind, instance_id, stage, message, data) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    (at or self._clock()).isoformat(),
-                    kind,
-                    instance_id,
-                    stage,
-                    message,
-                    _dumps(dict(data or {})),
-                ),
-            )
-
-    def events(self, instance_id: str | None = None) -> list[dict[str, Any]]:
-        """Return the event log (oldest first) as dictionaries, optionally for one machine."""
-        if instance_id is None:
-            rows = self._query("SELECT * FROM events ORDER BY id")
-        else:
-            rows = self._query(
-                "SELECT * FROM events WHERE instance_id=? ORDER BY id", (instance_id,)
-            )
-        return [
-            {
-                "at": r["at"],
-                "kind": r["kind"],
-                "instance_id": r["instance_id"],
-                "stage": r["stage"],
-                "message": r["message"],
-                "data": json.loads(r["data"]),
-            }
-            for r in rows
-        ]

@@ -1,0 +1,166 @@
+"""Building a :class:`~ec2asr.MigrationPlan`: readiness, connectivity, targets, capacity.
+
+Everything here reads (EC2, the vault); nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ec2asr.assessment import assess
+from ec2asr.aws._paths import FlowPurpose
+from ec2asr.aws.network import NetworkInspector
+from ec2asr.errors import InvalidInputError, MigrationError
+from ec2asr.migration.plan import (
+    ApplianceSummary,
+    MachinePlan,
+    MigrationPlan,
+    RecoveryPlanSpec,
+    readiness_blockers,
+    steps_for,
+)
+from ec2asr.migration.targets import map_targets
+from ec2asr.mobility.base import ApplianceEndpoint
+from ec2asr.models import SourceMachine
+
+if TYPE_CHECKING:
+    from ec2asr.azure.site_recovery import SiteRecoveryClient
+    from ec2asr.migration.facade import Migration
+
+
+def appliance_summary(
+    asr: SiteRecoveryClient, appliance: str | None
+) -> tuple[ApplianceSummary, ApplianceEndpoint, Any]:
+    """The appliance fabric, the least-loaded healthy process server, and its endpoint.
+
+    Raises:
+        MigrationError: The fabric reports no usable process server.
+        AzureError: The vault cannot be read.
+    """
+    fabric = asr.get_appliance_fabric(appliance)
+    servers = fabric.healthy_process_servers or fabric.process_servers
+    if not servers:
+        raise MigrationError(f"appliance fabric {fabric.name} reports no process server")
+    server = min(servers, key=lambda p: p.protected_item_count)
+    if not server.ip_address:
+        raise MigrationError(f"process server {server.name} reports no IP address")
+    summary = ApplianceSummary(
+        fabric_name=fabric.name,
+        ip_address=server.ip_address,
+        process_server_id=server.id,
+        protected_items=fabric.protected_item_count,
+        capacity=fabric.capacity,
+        healthy=server.health in (None, "Normal"),
+    )
+    endpoint = ApplianceEndpoint(
+        ip_address=server.ip_address,
+        name=server.name,
+        fabric_name=fabric.name,
+        process_server_id=server.id,
+    )
+    return summary, endpoint, fabric
+
+
+def build_plan(
+    migration: Migration,
+    machines: Iterable[SourceMachine],
+    *,
+    acknowledge_instance_store: Iterable[str],
+    test_migration: bool,
+    recovery_plan: RecoveryPlanSpec | None,
+) -> MigrationPlan:
+    """See :meth:`ec2asr.Migration.plan`."""
+
+    machines = list(machines)
+    if not machines:
+        raise InvalidInputError("plan() needs at least one machine")
+    if any(not isinstance(m, SourceMachine) for m in machines):
+        raise InvalidInputError("plan() takes SourceMachine objects from Ec2Discovery")
+    if test_migration and not migration.target.test_network_id:
+        raise InvalidInputError(
+            "a test migration needs TargetSettings.test_network_id (an isolated VNet); "
+            "set it, or plan with test_migration=False"
+        )
+    summary, endpoint, _fabric = appliance_summary(migration.asr, migration.appliance)
+    supported = None
+    list_os = getattr(migration.asr, "list_supported_operating_systems", None)
+    if list_os is not None:
+        supported = list_os()
+    report = assess(
+        machines,
+        acknowledge_instance_store=acknowledge_instance_store,
+        supported_os=supported or None,
+    )
+    targets = map_targets(machines, migration.target)
+    push = bool(getattr(migration.installer, "requires_inbound", False))
+    push_managed = bool(getattr(migration.installer, "manage_security_groups", False))
+    network = NetworkInspector(migration.ec2.ec2_client).analyze(
+        machines, endpoint.ip_address, push=push
+    )
+    plans = []
+    warnings: list[str] = []
+    for machine in machines:
+        readiness = report[machine.instance_id]
+        rules = network[machine.instance_id].missing
+        missing = tuple(str(rule) for rule in rules)
+        blockers = list(readiness_blockers(readiness))
+        notes = [f"{f.code}: {f.message}" for f in readiness.warnings]
+        if machine.state != "running":
+            # Not a blocker: a machine this migration already stopped for cutover is
+            # stopped too. A machine that is not running when its migration starts waits.
+            notes.append(
+                f"the instance is {machine.state}: a migration that has not started yet "
+                "waits until it runs (the Mobility agent replicates from the running guest)"
+            )
+        for rule in rules:
+            managed = (
+                migration.manage_security_groups
+                if rule.purpose is FlowPurpose.REPLICATION
+                else push_managed
+            )
+            if rule.leasable and managed:
+                notes.append(f"will lease: {rule}")
+            else:
+                blockers.append(f"network: {rule}")
+        leases = any(rule.leasable for rule in rules) and (
+            migration.manage_security_groups or push_managed
+        )
+        plans.append(
+            MachinePlan(
+                machine=machine,
+                readiness=readiness,
+                target=targets[machine.instance_id],
+                connectivity=missing,
+                steps=steps_for(
+                    push=push,
+                    test_migration=test_migration,
+                    recovery_plan=recovery_plan is not None,
+                    leases=leases,
+                ),
+                blockers=tuple(blockers),
+                notes=tuple(notes),
+            )
+        )
+    migrating = sum(1 for p in plans if p.migrates)
+    if migrating > summary.free:
+        warnings.append(
+            f"{migrating} machines exceed the appliance's room for about {summary.free} "
+            f"more (capacity about {summary.capacity}); add a scale-out appliance or "
+            "migrate in waves"
+        )
+    if not summary.healthy:
+        warnings.append(f"process server {summary.ip_address} is not healthy")
+    return MigrationPlan(
+        machines=tuple(plans),
+        appliance=summary,
+        installer=type(migration.installer).__name__,
+        policy={
+            "name": migration.policy.name,
+            "recovery_point_history_minutes": migration.policy.recovery_point_history_minutes,
+            "app_consistent_frequency_minutes": migration.policy.app_consistent_frequency_minutes,
+        },
+        target=migration.target.describe(),
+        warnings=tuple(warnings),
+        created_at=migration._now(),
+    )
