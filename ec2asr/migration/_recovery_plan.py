@@ -10,12 +10,13 @@ then completes like a machine cut over alone. Plan steps are journaled under ``p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
 from ec2asr.azure._plans import MAX_PLAN_ITEMS
+from ec2asr.azure.jobs import SCENARIOS
 from ec2asr.errors import AzureResourceNotFoundError, Ec2AsrError, InvalidInputError
 from ec2asr.events import EventKind
 from ec2asr.migration._runtime import Live, Runtime, is_transient
@@ -23,6 +24,12 @@ from ec2asr.migration._steps import stop_sources
 from ec2asr.migration.journal import StepState
 from ec2asr.migration.plan import RecoveryPlanSpec
 from ec2asr.migration.stages import MachineStatus, Stage
+
+_PLAN_SCENARIOS = {
+    "create-recovery-plan": frozenset({"CreateRecoveryPlan"}),
+    "plan-failover": SCENARIOS["unplanned-failover"],
+    "plan-commit": SCENARIOS["commit"],
+}
 
 _NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -117,27 +124,49 @@ class PlanCutover:
         ]
 
     def _resume(self, plan: _Plan) -> None:
+        """Settle the plan's steps a crash left open, then its phase (from Azure and members)."""
         journal = self.rt.journal
         for step in journal.open_steps(plan.subject):
-            if step.job_name:
-                self._follow(plan, step.step, step.job_name, step.id, step.started_at)
+            job_name = step.job_name or self._find_job(plan, step.step, step.started_at)
+            if job_name:
+                self._follow(plan, step.step, job_name, step.id, step.started_at)
             else:
                 journal.end_step(
                     step.id, succeeded=False, abandoned=True, error="never reached Azure"
                 )
+        if plan.op_key is not None:
+            return
         done = {s.step for s in journal.steps(plan.subject) if s.state == StepState.SUCCEEDED}
-        if "plan-commit" in done:
+        stages = {m.stage for m in self._members(plan)}
+        # The members' stages were reconciled with their protected items first: they tell what
+        # the plan did even when the journal missed the end of a plan operation.
+        if "plan-commit" in done or (stages and min(stages) >= Stage.COMMITTED):
             plan.phase = "done"
-        elif "plan-failover" in done:
+        elif "plan-failover" in done or (stages and min(stages) >= Stage.FAILED_OVER):
             plan.phase = "failed-over"
         elif "create-recovery-plan" in done:
             plan.phase = "created"
-        if plan.op_key is None and plan.phase in ("waiting", "created"):
+        else:
             try:
                 self.rt.asr.get_recovery_plan(plan.name)
-                plan.phase = "created" if plan.phase == "waiting" else plan.phase
+                plan.phase = "created"
             except AzureResourceNotFoundError:
                 pass
+
+    def _find_job(self, plan: _Plan, step: str, started: datetime | None) -> str | None:
+        """The ASR job a plan step started, when the crash came before the journal heard of it."""
+        scenarios = _PLAN_SCENARIOS.get(step)
+        if started is None or scenarios is None:
+            return None
+        since = started - timedelta(minutes=5)
+        for job in sorted(self.rt.asr.list_jobs(start_time=since), key=lambda j: j.name):
+            if (
+                job.scenario_name in scenarios
+                and plan.name in (job.target_object_name, job.target_object_id)
+                and (job.start_time is None or job.start_time >= since)
+            ):
+                return job.name
+        return None
 
     @property
     def settled(self) -> bool:

@@ -139,7 +139,12 @@ def test_sigkill_during_replication_and_cutover_then_rerun(
         assert set(seen.values()) != {"completed"}
         # 3. Run to the end.
         proc = _start(cfg, secret)
-        out, err = proc.communicate(timeout=300)
+        try:
+            out, err = proc.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            raise AssertionError(f"the last run hung:\n{out}\n{err}\n{_dump(journal)}") from None
         assert proc.returncode == 0, f"{out}\n{err}\n{_dump(journal)}"
         assert f"{len(ids)} completed" in out
 
