@@ -234,6 +234,7 @@ class Migration:
         network = NetworkInspector(self.ec2.ec2_client).analyze(
             machines, endpoint.ip_address, push=push
         )
+        cutting_over = self._cutting_over()
         plans = []
         warnings: list[str] = []
         for machine in machines:
@@ -241,12 +242,17 @@ class Migration:
             rules = network[machine.instance_id].missing
             missing = tuple(str(rule) for rule in rules)
             blockers = list(readiness_blockers(readiness))
-            if machine.state != "running":
+            notes = [f"{f.code}: {f.message}" for f in readiness.warnings]
+            if machine.instance_id in cutting_over:
+                notes.append(
+                    f"the instance is {machine.state}: its cutover began (the journal says so); "
+                    "the migration carries it on"
+                )
+            elif machine.state != "running":
                 blockers.append(
                     f"the instance is {machine.state}: the Mobility agent replicates from inside "
                     "the running guest; start it, then plan again"
                 )
-            notes = [f"{f.code}: {f.message}" for f in readiness.warnings]
             for rule in rules:
                 managed = (
                     self.manage_security_groups
@@ -297,6 +303,24 @@ class Migration:
             target=self.target.describe(),
             warnings=tuple(warnings),
             created_at=self._now(),
+        )
+
+    def _cutting_over(self) -> frozenset[str]:
+        """Machines whose cutover this migration's journal has begun (their sources are stopped
+        on purpose). Read without the lock when the journal is not open here; no journal yet
+        means none."""
+        if self.journal.is_open:
+            records = self.journal.machines()
+        elif self.journal.path.is_file():
+            with Journal(self.journal.path, read_only=True) as snapshot:
+                records = snapshot.machines()
+        else:
+            return frozenset()
+        return frozenset(
+            r.instance_id
+            for r in records
+            if r.status is not MachineStatus.BLOCKED
+            and (r.stage >= Stage.SOURCE_STOPPED or r.data.get("stop_requested_at"))
         )
 
     # -- running -----------------------------------------------------------------------------
