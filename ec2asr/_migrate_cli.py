@@ -28,6 +28,12 @@ __all__ = ["CliEnvironment", "add_commands", "environment"]
 EXIT_OK = 0
 EXIT_MACHINES = 3
 """Exit status when machines are blocked or failed."""
+_SETTLED = (
+    MachineStatus.DONE,
+    MachineStatus.FAILED,
+    MachineStatus.BLOCKED,
+    MachineStatus.ROLLED_BACK,
+)
 
 
 def _utcnow() -> datetime:
@@ -180,6 +186,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         and m.status is MachineStatus.WAITING
         and until > Stage.TEST_CLEANED_UP
     ]
+    unfinished = [
+        m for m in report if m.stage < until and m.status not in _SETTLED and m not in ready
+    ]
+    if unfinished and args.timeout is not None:
+        print(
+            f"{len(unfinished)} machine(s) have not reached {until.value} within --timeout: "
+            "run the same command again to carry on (the journal has every step).",
+            file=sys.stderr,
+        )
     if ready and not args.confirm_cutover:
         print(
             f"{len(ready)} machine(s) are ready for cutover. Nothing was stopped or failed over: "

@@ -350,7 +350,8 @@ class Migration:
         for machine_plan in plan:
             record = self.journal.machine(machine_plan.instance_id)
             data = {"target": machine_plan.target.to_dict()}
-            if record is None and not machine_plan.migrates:
+            untouched = record is None or record.stage is Stage.PLANNED
+            if untouched and not machine_plan.migrates:
                 self.journal.update_machine(
                     machine_plan.instance_id,
                     name=machine_plan.machine.name,
@@ -360,6 +361,13 @@ class Migration:
             elif record is None:
                 self.journal.update_machine(
                     machine_plan.instance_id, name=machine_plan.machine.name, data=data
+                )
+            elif record.status is MachineStatus.BLOCKED and untouched:
+                # Blocked by an earlier plan; this plan finds nothing in the way any more.
+                self.journal.update_machine(
+                    machine_plan.instance_id,
+                    status=MachineStatus.PENDING,
+                    data={**data, "blockers": []},
                 )
         return self._fleet
 
