@@ -242,3 +242,47 @@ def test_script_bundle_waits_for_people_then_resumes(
     report = json.loads(out)["machines"]
     assert {m["stage"] for m in report} == {"replicating"}
     assert all(ops.count("PUT") == 1 for ops in writes_by_item(sandbox).values())
+
+
+def test_push_install_with_leases_and_a_recovery_plan(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fleet = sandbox.seed_fleet(profiles=["win2016", "rhel67", "win2019"])
+    ids = list(fleet.instance_ids)
+    config = str(
+        write_config(
+            sandbox,
+            tmp_path,
+            aws={"region": sandbox.region, "instance_ids": ids},
+            installer={
+                "kind": "push",
+                "run_as_account": "migration-admin",
+                "manage_security_groups": True,
+            },
+            recovery_plan={"name": "wave1", "groups": [ids[1:2], [ids[0], ids[2]]]},
+        )
+    )
+    # The push ports are closed in the sandbox's groups; the plan leases them.
+    code, out, _ = cli(capsys, "plan", "--config", config)
+    assert code == 0, out
+    assert out.count("will lease: ") >= 3
+    assert "fail over (recovery plan)" in out
+
+    # The appliance has not discovered the servers yet: the run says who must add what.
+    code, out, err = cli(capsys, "migrate", "--config", config, "--timeout", "900")
+    assert code == 0
+    assert "credential 'migration-admin'" in out
+    assert "3 machine(s) have not reached completed within --timeout" in err
+    assert leased_rules(sandbox)
+
+    sandbox.add_push_servers(ids, account_name="migration-admin")
+    code, out, _ = cli(capsys, "migrate", "--config", config, "--confirm-cutover", "--json")
+    assert code == 0
+    assert {m["stage"] for m in json.loads(out)["machines"]} == {"completed"}
+    plan_ops = [
+        (w.method, w.path.split("?")[0].rsplit("/", 1)[-1])
+        for w in sandbox.emulator.writes
+        if "replicationRecoveryPlans" in w.path
+    ]
+    assert plan_ops == [("PUT", "wave1"), ("POST", "unplannedFailover"), ("POST", "failoverCommit")]
+    assert leased_rules(sandbox) == []  # revoked after cutover
