@@ -28,12 +28,7 @@ __all__ = ["CliEnvironment", "add_commands", "environment"]
 EXIT_OK = 0
 EXIT_MACHINES = 3
 """Exit status when machines are blocked or failed."""
-_SETTLED = (
-    MachineStatus.DONE,
-    MachineStatus.FAILED,
-    MachineStatus.BLOCKED,
-    MachineStatus.ROLLED_BACK,
-)
+_MOVING = (MachineStatus.PENDING, MachineStatus.IN_PROGRESS)
 
 
 def _utcnow() -> datetime:
@@ -186,12 +181,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         and m.status is MachineStatus.WAITING
         and until > Stage.TEST_CLEANED_UP
     ]
-    unfinished = [
-        m for m in report if m.stage < until and m.status not in _SETTLED and m not in ready
-    ]
-    if unfinished and args.timeout is not None:
+    people = [m for m in report if m.status is MachineStatus.WAITING and m not in ready]
+    if people:
         print(
-            f"{len(unfinished)} machine(s) have not reached {until.value} within --timeout: "
+            f"{len(people)} machine(s) wait for a person (their note says what to do): "
+            "run the same command again afterwards.",
+            file=sys.stderr,
+        )
+    unfinished = [m for m in report if m.stage < until and m.status in _MOVING]
+    if unfinished:
+        print(
+            f"{len(unfinished)} machine(s) have not reached {until.value} yet (--timeout): "
             "run the same command again to carry on (the journal has every step).",
             file=sys.stderr,
         )

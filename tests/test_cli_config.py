@@ -499,3 +499,34 @@ def test_status_without_a_journal_is_an_error(
     assert main(["status", "--journal", str(tmp_path / "absent.sqlite")]) == 2
     assert "there is no migration journal" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_aws_profile_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ec2asr import _migrate_cli
+    from ec2asr._config import AwsConfig
+
+    empty = tmp_path / "aws-config"
+    empty.write_text("", encoding="utf-8")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    with pytest.raises(InvalidInputError, match=r"aws\.profile: .*no-such-profile"):
+        _migrate_cli.CliEnvironment().aws_session(
+            AwsConfig(region="eu-west-1", profile="no-such-profile")
+        )
+
+
+def test_an_interrupted_command_says_how_to_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ec2asr import _migrate_cli
+
+    def interrupted() -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_migrate_cli, "environment", interrupted)
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(config(installer={"kind": "push", "run_as_account": "a"})))
+    assert main(["migrate", "--config", str(path)]) == 130
+    assert "run the same command again to resume" in capsys.readouterr().err
