@@ -530,3 +530,16 @@ def test_an_interrupted_command_says_how_to_resume(
     path.write_text(json.dumps(config(installer={"kind": "push", "run_as_account": "a"})))
     assert main(["migrate", "--config", str(path)]) == 130
     assert "run the same command again to resume" in capsys.readouterr().err
+
+
+def test_the_documented_example_config_is_valid() -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+    text = docs.read_text(encoding="utf-8")
+    example = text.split("```json\n", 1)[1].split("```", 1)[0]
+    cfg = parse(json.loads(example), base_dir=Path("/srv/waves"))
+    assert cfg.name == "wave-1"
+    assert cfg.recovery_plan is not None
+    assert cfg.installer.kind == "ssm"
+    for snippet in text.split("```json\n")[2:]:  # the installer examples
+        installer = json.loads(snippet.split("```", 1)[0])
+        parse(config(installer=installer))
