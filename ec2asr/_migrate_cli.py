@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -22,6 +22,10 @@ from ec2asr.errors import InvalidInputError
 from ec2asr.migration.journal import Journal
 from ec2asr.migration.report import MigrationReport
 from ec2asr.migration.stages import MachineStatus, Stage
+
+if TYPE_CHECKING:
+    from ec2asr.migration.facade import Migration
+    from ec2asr.migration.plan import MigrationPlan
 
 __all__ = ["CliEnvironment", "add_commands", "environment"]
 
@@ -75,7 +79,7 @@ def environment() -> CliEnvironment:
 
 def _migration(
     config: MigrationConfig, env: CliEnvironment, installer: Any, *, progress: bool = False
-) -> Any:
+) -> Migration:
     from ec2asr.aws.discovery import Ec2Discovery
     from ec2asr.azure.site_recovery import SiteRecoveryClient
     from ec2asr.migration.facade import Migration
@@ -108,11 +112,12 @@ def _migration(
     )
 
 
-def _plan(config: MigrationConfig, migration: Any) -> Any:
+def _plan(config: MigrationConfig, migration: Migration) -> MigrationPlan:
     machines = migration.ec2.discover(**config.aws.selectors())
     if not machines:
         raise InvalidInputError(
-            f"{config.source}: aws: no running or stopped instance matches the selectors"
+            f"{config.source}: aws: no instance matches the selectors (terminated instances "
+            "are never listed)"
         )
     return migration.plan(
         machines,
@@ -122,7 +127,7 @@ def _plan(config: MigrationConfig, migration: Any) -> Any:
     )
 
 
-def _check_recovery_plan(config: MigrationConfig, plan: Any) -> None:
+def _check_recovery_plan(config: MigrationConfig, plan: MigrationPlan) -> None:
     from ec2asr.migration import _recovery_plan
 
     if config.recovery_plan is not None:
@@ -207,6 +212,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print the journal's report; needs no cloud access and no lock."""
+    if args.events < 0:
+        raise InvalidInputError("--events takes a number of events, 0 or more")
     path = args.journal if args.journal else load_config(args.config).journal
     with Journal(path, read_only=True) as journal:
         report = MigrationReport.from_records(journal.machines(), generated_at=environment().now())

@@ -543,3 +543,10 @@ def test_the_documented_example_config_is_valid() -> None:
     for snippet in text.split("```json\n")[2:]:  # the installer examples
         installer = json.loads(snippet.split("```", 1)[0])
         parse(config(installer=installer))
+
+
+def test_status_refuses_a_negative_event_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status", "--journal", str(tmp_path / "j.sqlite"), "--events", "-1"]) == 2
+    assert "--events takes a number" in capsys.readouterr().err
