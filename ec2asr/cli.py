@@ -4,6 +4,13 @@ Commands:
     demo      a rehearsal on the sandbox (no cloud account needed)
     discover  list EC2 instances as ec2asr sees them
     assess    readiness of EC2 instances for Azure Site Recovery
+    plan      plan a migration from a JSON config (reads only)
+    migrate   run or resume it (never cuts over without --confirm-cutover)
+    status    the migration's report, from its journal
+    rollback  before commit: cancel failovers, start the sources again
+    abort     revoke the security-group rules the migration leased
+
+Exit status: 0 success, 2 bad arguments or an ec2asr error, 3 machines blocked or failed.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ec2asr._migrate_cli import add_commands
 from ec2asr.errors import Ec2AsrError, InvalidInputError
 
 __all__ = ["main"]
@@ -133,13 +141,15 @@ def _parser() -> argparse.ArgumentParser:
                 help="accept that this instance's instance-store data is not copied",
             )
         p.set_defaults(func=func)
+    add_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status.
 
-    Exit status: 0 success, 2 bad arguments or an ec2asr error, 3 assessment found blockers.
+    Exit status: 0 success, 2 bad arguments or an ec2asr error, 3 machines blocked (assess,
+    plan) or blocked or failed (migrate, status, rollback), 130 interrupted.
     """
     args = _parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
@@ -149,3 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Ec2AsrError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted: every step is in the journal; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130

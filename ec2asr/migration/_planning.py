@@ -98,6 +98,7 @@ def build_plan(
     network = NetworkInspector(migration.ec2.ec2_client).analyze(
         machines, endpoint.ip_address, push=push
     )
+    cutting_over = migration._cutting_over()
     plans = []
     warnings: list[str] = []
     for machine in machines:

@@ -172,8 +172,27 @@ class PlanCutover:
     def settled(self) -> bool:
         """True when no plan has an operation in flight or a step it can take."""
         return all(p.op_key is None for p in self.plans) and all(
-            p.phase in ("done", "waiting") or not self._members(p) for p in self.plans
+            p.phase in ("done", "waiting") or self._next_stage(p) is None for p in self.plans
         )
+
+    def _next_stage(self, plan: _Plan) -> Stage | None:
+        """The stage the plan's next step brings its members to, None when the run's ``until``
+        (or the lack of members) stops it: a run until ``failed-over`` never commits."""
+        members = self._members(plan)
+        if not members:
+            return None
+        stages = {m.stage for m in members}
+        if plan.phase == "failed-over" and stages == {Stage.TEST_CLEANED_UP}:
+            plan.phase = "created"  # rolled back before commit: the plan exists, fail over again
+        if plan.phase == "waiting" and stages == {Stage.TEST_CLEANED_UP}:
+            wanted = Stage.SOURCE_STOPPED  # create the plan, then stop the sources
+        elif plan.phase == "created" and stages <= {Stage.TEST_CLEANED_UP, Stage.SOURCE_STOPPED}:
+            wanted = Stage.FAILED_OVER if stages == {Stage.SOURCE_STOPPED} else Stage.SOURCE_STOPPED
+        elif plan.phase == "failed-over":
+            wanted = Stage.COMMITTED
+        else:
+            return Stage.COMPLETED  # a transitional phase: keep observing
+        return wanted if self.rt.options.until >= wanted else None
 
     # -- acting -------------------------------------------------------------------------------
 
@@ -185,7 +204,7 @@ class PlanCutover:
             if plan.op_key is not None:
                 continue
             members = self._members(plan)
-            if not members:
+            if not members or self._next_stage(plan) is None:
                 continue
             stages = {m.stage for m in members}
             if plan.phase == "waiting" and stages == {Stage.TEST_CLEANED_UP}:

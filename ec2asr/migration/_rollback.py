@@ -54,6 +54,7 @@ def rollback(
         unknown = wanted - {p.instance_id for p in plan}
         if unknown:
             raise InvalidStateError(f"not in the plan: {', '.join(sorted(unknown))}")
+        _whole_recovery_plans(rt, wanted)
 
     finished: list[Live] = []
     rt.on_rollback = finished.append
@@ -94,3 +95,24 @@ def rollback(
             stage=Stage.TEST_CLEANED_UP.value,
         )
     return migration.status()
+
+
+def _whole_recovery_plans(rt: Runtime, wanted: set[str]) -> None:
+    """Machines failed over together by a recovery plan are rolled back together.
+
+    Raises:
+        InvalidStateError: Some members of a recovery plan are named and others are not.
+    """
+    plans: dict[str, set[str]] = {}
+    for record in rt.journal.machines():
+        name = record.data.get("recovery_plan")
+        if name and Stage.SOURCE_STOPPED <= record.stage < Stage.COMMITTED:
+            plans.setdefault(str(name), set()).add(record.instance_id)
+    for name, members in sorted(plans.items()):
+        named = members & wanted
+        if named and named != members:
+            raise InvalidStateError(
+                f"recovery plan {name} failed over {', '.join(sorted(members))} together: roll "
+                f"them back together (name them all, or none); not named: "
+                f"{', '.join(sorted(members - named))}"
+            )

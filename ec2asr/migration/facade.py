@@ -184,6 +184,24 @@ class Migration:
             recovery_plan=recovery_plan,
         )
 
+    def _cutting_over(self) -> frozenset[str]:
+        """Machines whose cutover this migration's journal has begun (their sources are stopped
+        on purpose). Read without the lock when the journal is not open here; no journal yet
+        means none."""
+        if self.journal.is_open:
+            records = self.journal.machines()
+        elif self.journal.path.is_file():
+            with Journal(self.journal.path, read_only=True) as snapshot:
+                records = snapshot.machines()
+        else:
+            return frozenset()
+        return frozenset(
+            r.instance_id
+            for r in records
+            if r.status is not MachineStatus.BLOCKED
+            and (r.stage >= Stage.SOURCE_STOPPED or r.data.get("stop_requested_at"))
+        )
+
     # -- running -----------------------------------------------------------------------------
 
     def _prepare_fleet(self, endpoint: ApplianceEndpoint, fabric: Any) -> FleetContext:
@@ -211,7 +229,8 @@ class Migration:
         for machine_plan in plan:
             record = self.journal.machine(machine_plan.instance_id)
             data = {"target": machine_plan.target.to_dict()}
-            if record is None and not machine_plan.migrates:
+            untouched = record is None or record.stage is Stage.PLANNED
+            if untouched and not machine_plan.migrates:
                 self.journal.update_machine(
                     machine_plan.instance_id,
                     name=machine_plan.machine.name,
@@ -221,6 +240,13 @@ class Migration:
             elif record is None:
                 self.journal.update_machine(
                     machine_plan.instance_id, name=machine_plan.machine.name, data=data
+                )
+            elif record.status is MachineStatus.BLOCKED and untouched:
+                # Blocked by an earlier plan; this plan finds nothing in the way any more.
+                self.journal.update_machine(
+                    machine_plan.instance_id,
+                    status=MachineStatus.PENDING,
+                    data={**data, "blockers": []},
                 )
         return self._fleet
 

@@ -12,6 +12,8 @@ only an operating-system crash may lose the last transactions, which reconciliat
 
 A lock file (``<journal>.lock``, an OS advisory lock released by the kernel when the process
 dies) stops two processes from driving one journal; the second gets :class:`JournalLockedError`.
+A read-only journal (``Journal(path, read_only=True)``) takes no lock and writes nothing: it
+reads the latest committed state while another process drives the migration.
 
 Secrets never reach the journal: any :class:`~ec2asr._secret.Secret` in the data is refused.
 """
@@ -107,23 +109,39 @@ class Journal(LeasesAndEvents):
     Args:
         path: The journal file (created if missing), e.g. ``"migration.sqlite"``.
         clock: Returns the current time (UTC); injectable for tests.
+        read_only: Only read an existing journal: no lock is taken (another process may be
+            driving the migration), nothing is created, and every write is refused.
 
     Raises:
         InvalidInputError: When ``path`` is empty.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], datetime] = utcnow):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        read_only: bool = False,
+    ):
         if not str(path):
             raise InvalidInputError("the journal path must not be empty")
         self._path = Path(path)
         self._clock = clock
+        self._read_only = read_only
         self._conn: sqlite3.Connection | None = None
         self._lock = FileLock(Path(str(self._path) + ".lock"))
         self._mutex = threading.RLock()
 
     def __repr__(self) -> str:
         state = "open" if self._conn is not None else "closed"
+        if self._read_only:
+            state += ", read-only"
         return f"Journal({str(self._path)!r}, {state})"
+
+    @property
+    def read_only(self) -> bool:
+        """True when this journal only reads (no lock, no writes)."""
+        return self._read_only
 
     @property
     def path(self) -> Path:
@@ -143,10 +161,14 @@ class Journal(LeasesAndEvents):
 
         Raises:
             JournalLockedError: Another process holds this journal.
-            MigrationError: The file is not an ec2asr journal or is from a newer version.
+            MigrationError: The file is not an ec2asr journal or is from a newer version, or
+                (read-only) it does not exist.
         """
         with self._mutex:
             if self._conn is not None:
+                return self
+            if self._read_only:
+                self._conn = self._open_read_only()
                 return self
             self._lock.acquire()
             try:
@@ -178,6 +200,31 @@ class Journal(LeasesAndEvents):
             self._conn = conn
             return self
 
+    def _open_read_only(self) -> sqlite3.Connection:
+        if not self._path.is_file():
+            raise MigrationError(f"there is no migration journal at {self._path}")
+        conn = sqlite3.connect(
+            f"{self._path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=30,
+        )
+        conn.row_factory = sqlite3.Row
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise MigrationError(f"{self._path} is not a usable journal: {exc}") from exc
+        if row is None or row["value"] != SCHEMA_VERSION:
+            conn.close()
+            found = "no" if row is None else row["value"]
+            raise MigrationError(
+                f"{self._path} has journal schema {found}, this ec2asr reads schema "
+                f"{SCHEMA_VERSION}"
+            )
+        return conn
+
     def close(self) -> None:
         """Close the file and release the lock (idempotent)."""
         with self._mutex:
@@ -197,6 +244,8 @@ class Journal(LeasesAndEvents):
         with self._mutex:
             if self._conn is None:
                 raise MigrationError("the journal is not open; call open() first")
+            if self._read_only:
+                raise MigrationError(f"the journal {self._path} was opened read-only")
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn

@@ -85,6 +85,11 @@ class PushInstall:
         names = {f.value: n for f, n in self._accounts.items()}
         return f"PushInstall(run_as_account={names!r}, manage_security_groups={self._manage})"
 
+    @property
+    def manage_security_groups(self) -> bool:
+        """Whether the missing push-install rules are leased (the migration's plan reads it)."""
+        return self._manage
+
     def run_as_account_for(self, machine: SourceMachine) -> str | None:
         """The credential name used for a machine, None when none applies."""
         return self._accounts.get(machine.os.family)

@@ -1,0 +1,356 @@
+"""The command line's migration config: one JSON file, validated before any I/O.
+
+:func:`load_config` reads the file and :func:`parse_config` checks every key (types, ranges,
+ARM ids, installer options) and builds the SDK's own value types (:class:`TargetSettings`,
+:class:`ReplicationPolicy`, :class:`RecoveryPlanSpec`), so a typo fails with an
+:class:`~ec2asr.errors.InvalidInputError` naming the key before AWS or Azure is touched.
+
+Credentials never come from this file (AWS: the profile or the environment; Azure:
+``DefaultAzureCredential``); keys that look like secrets are refused. Relative paths are relative
+to the config file's folder. Keys starting with ``_`` in a section are comments and ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ec2asr._config_installer import InstallerConfig, parse_installer
+from ec2asr._config_reader import Section, config_path, wrap
+from ec2asr._frozen import frozen_map
+from ec2asr.aws._selection import validate as validate_selectors
+from ec2asr.errors import InvalidInputError
+from ec2asr.migration import _recovery_plan
+from ec2asr.migration.plan import RecoveryPlanSpec
+from ec2asr.settings import ReplicationPolicy, TargetSettings
+
+__all__ = [
+    "AwsConfig",
+    "AzureConfig",
+    "InstallerConfig",
+    "MigrationConfig",
+    "load_config",
+    "parse_config",
+]
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+@attrs.frozen
+class AwsConfig:
+    """The ``aws`` section: where the sources are and which ones migrate.
+
+    Attributes:
+        region: The AWS region of the sources.
+        profile: The AWS profile (None: the default credential chain).
+        instance_ids: Exactly these instances.
+        tags: Tag selector (``{"MigrationWave": "wave-1"}``; a list matches any value; null
+            only requires the key).
+        vpc_id: Only instances in this VPC.
+        os_overrides: Per instance id, the OS as you know it (``"RHEL 8.6"``).
+    """
+
+    region: str
+    profile: str | None = None
+    instance_ids: tuple[str, ...] | None = None
+    tags: Mapping[str, Any] | None = None
+    vpc_id: str | None = None
+    os_overrides: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_map)
+
+    def selectors(self) -> dict[str, Any]:
+        """Keyword arguments for :meth:`ec2asr.Ec2Discovery.discover`."""
+        out: dict[str, Any] = {}
+        if self.instance_ids is not None:
+            out["instance_ids"] = list(self.instance_ids)
+        if self.tags is not None:
+            out["tags"] = dict(self.tags)
+        if self.vpc_id is not None:
+            out["vpc_id"] = self.vpc_id
+        if self.os_overrides:
+            out["os_overrides"] = dict(self.os_overrides)
+        return out
+
+
+@attrs.frozen
+class AzureConfig:
+    """The ``azure`` section: the Recovery Services vault and its appliance.
+
+    Attributes:
+        subscription_id: The vault's subscription.
+        resource_group: The vault's resource group.
+        vault: The vault's name.
+        vault_location: Create the vault in this region when it does not exist.
+        appliance: The appliance fabric's name when several are registered.
+        base_url: The ARM endpoint (None: Azure public cloud; a loopback ``http://`` URL for
+            the rehearsal sandbox).
+    """
+
+    subscription_id: str
+    resource_group: str
+    vault: str
+    vault_location: str | None = None
+    appliance: str | None = None
+    base_url: str | None = None
+
+
+@attrs.frozen
+class MigrationConfig:
+    """A validated migration config file.
+
+    Attributes:
+        source: The config file (for messages).
+        name: The migration's name (scopes temporary resources); default: the journal's stem.
+        journal: The journal file.
+        aws: Sources and selectors.
+        azure: The vault.
+        target: Where the machines land.
+        policy: The replication policy.
+        installer: The Mobility strategy.
+        manage_security_groups: Lease the missing replication rules.
+        concurrency: At most this many ASR operations in flight.
+        poll_interval: Seconds between observation sweeps.
+        discovery_timeout: Seconds to wait for the appliance to discover an installed machine.
+        test_migration: Rehearse with a test failover before cutover.
+        recovery_plan: Cut over with an ASR recovery plan, or None (per machine).
+        acknowledge_instance_store: Instances whose instance-store data may be left behind.
+    """
+
+    source: str
+    name: str
+    journal: Path
+    aws: AwsConfig
+    azure: AzureConfig
+    target: TargetSettings
+    policy: ReplicationPolicy
+    installer: InstallerConfig
+    manage_security_groups: bool = False
+    concurrency: int = 100
+    poll_interval: float = 30.0
+    discovery_timeout: float = 3600.0
+    test_migration: bool = True
+    recovery_plan: RecoveryPlanSpec | None = None
+    acknowledge_instance_store: tuple[str, ...] = ()
+
+
+_TOP = (
+    "name",
+    "journal",
+    "aws",
+    "azure",
+    "target",
+    "policy",
+    "installer",
+    "manage_security_groups",
+    "concurrency",
+    "poll_interval",
+    "discovery_timeout",
+    "test_migration",
+    "recovery_plan",
+    "acknowledge_instance_store",
+)
+_AWS = ("region", "profile", "instance_ids", "tags", "vpc_id", "os_overrides")
+_AZURE = ("subscription_id", "resource_group", "vault", "vault_location", "appliance", "base_url")
+_TARGET = tuple(f.name for f in attrs.fields(TargetSettings))
+_POLICY = tuple(f.name for f in attrs.fields(ReplicationPolicy))
+
+
+def load_config(path: str | os.PathLike[str]) -> MigrationConfig:
+    """Read and validate a migration config file.
+
+    Raises:
+        InvalidInputError: The file cannot be read, is not JSON, or a key is invalid (the
+            message names the key).
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read the config file {file}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"{file}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    return parse_config(data, source=str(file), base_dir=file.resolve().parent)
+
+
+def parse_config(data: Any, *, source: str, base_dir: Path) -> MigrationConfig:
+    """Validate a parsed config (see the module docstring); no I/O.
+
+    Args:
+        data: The parsed JSON.
+        source: How to name the config in messages (its path).
+        base_dir: What relative paths are relative to.
+
+    Raises:
+        InvalidInputError: A key is missing, unknown or invalid (the message names it).
+    """
+    top = Section(source, "", data, _TOP)
+    journal = config_path(base_dir, top.text("journal", required=True))
+    assert journal is not None
+    default_name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", journal.stem).strip("-.") or "ec2asr"
+    name = top.text("name", pattern=_NAME, what="a name of letters, digits, '.', '_' and '-'")
+    aws = _aws(top.section("aws", _AWS))
+    azure = _azure(top.section("azure", _AZURE))
+    target = _target(top.section("target", _TARGET))
+    policy = _policy(top.section("policy", _POLICY, required=False))
+    installer = parse_installer(top, base_dir)
+    test_migration = top.flag("test_migration", True)
+    if test_migration and target.test_network_id is None:
+        top.fail(
+            "target.test_network_id",
+            "is required while test_migration is true (the default): give an isolated VNet "
+            "for test migrations, or set test_migration to false",
+        )
+    acknowledged = top.texts("acknowledge_instance_store") or ()
+    if acknowledged:
+        wrap(source, "acknowledge_instance_store", lambda: _ids(acknowledged))
+    return MigrationConfig(
+        source=source,
+        name=name or default_name,
+        journal=journal,
+        aws=aws,
+        azure=azure,
+        target=target,
+        policy=policy,
+        installer=installer,
+        manage_security_groups=top.flag("manage_security_groups", False),
+        concurrency=top.number("concurrency", 100, integer=True, minimum=1),
+        poll_interval=float(top.number("poll_interval", 30.0, exclusive=True)),
+        discovery_timeout=float(top.number("discovery_timeout", 3600.0, exclusive=True)),
+        test_migration=test_migration,
+        recovery_plan=_recovery(top),
+        acknowledge_instance_store=acknowledged,
+    )
+
+
+def _aws(section: Section) -> AwsConfig:
+    region = section.text("region", required=True, pattern=_REGION, what="an AWS region")
+    instance_ids = section.texts("instance_ids")
+    tags = section.text_map("tags", values="tag values") if section.has("tags") else None
+    vpc_id = section.text("vpc_id")
+    overrides = section.text_map("os_overrides")
+    if not instance_ids and not tags and vpc_id is None:
+        section.fail(
+            section.path,
+            "select the machines with instance_ids, tags or vpc_id (ec2asr never migrates a "
+            "whole region by default)",
+        )
+    checks: tuple[tuple[str, tuple[Any, ...]], ...] = (
+        ("instance_ids", (instance_ids, None, None, None, None)),
+        ("tags", (None, tags, None, None, None)),
+        ("vpc_id", (None, None, vpc_id, None, None)),
+        ("os_overrides", (None, None, None, None, overrides)),
+    )
+    for key, selector in checks:
+        wrap(section.source, section.key(key), partial(validate_selectors, *selector))
+    return AwsConfig(
+        region=region,
+        profile=section.text("profile"),
+        instance_ids=instance_ids,
+        tags=tags,
+        vpc_id=vpc_id,
+        os_overrides=overrides,
+    )
+
+
+def _azure(section: Section) -> AzureConfig:
+    subscription = section.text(
+        "subscription_id", required=True, pattern=_GUID, what="a subscription id (a GUID)"
+    )
+    base_url = section.text("base_url")
+    if base_url is not None and not (
+        base_url.startswith("https://") or (base_url.startswith("http://") and _loopback(base_url))
+    ):
+        section.fail(
+            section.key("base_url"),
+            "must be an https:// URL (plain http only on loopback, for the rehearsal sandbox)",
+        )
+    return AzureConfig(
+        subscription_id=subscription,
+        resource_group=section.text("resource_group", required=True),
+        vault=section.text("vault", required=True),
+        vault_location=section.text("vault_location"),
+        appliance=section.text("appliance"),
+        base_url=base_url,
+    )
+
+
+def _loopback(url: str) -> bool:
+    from ec2asr.azure._pipeline import is_loopback_url
+
+    return is_loopback_url(url)
+
+
+def _target(section: Section) -> TargetSettings:
+    kwargs: dict[str, Any] = {}
+    for key in ("resource_group_id", "network_id", "subnet_name", "log_storage_account_id"):
+        kwargs[key] = section.text(key, required=True)
+    for key in (
+        "test_network_id",
+        "test_subnet_name",
+        "disk_type",
+        "linux_license_type",
+        "availability_zone",
+    ):
+        if section.has(key):
+            kwargs[key] = section.text(key)
+    for key in ("vm_sizes", "vm_names", "tags"):
+        kwargs[key] = section.text_map(key)
+    kwargs["azure_hybrid_benefit"] = section.flag("azure_hybrid_benefit", False)
+    result: TargetSettings = wrap(section.source, "target", lambda: TargetSettings(**kwargs))
+    return result
+
+
+def _policy(section: Section) -> ReplicationPolicy:
+    kwargs: dict[str, Any] = {}
+    if section.has("name"):
+        kwargs["name"] = section.text("name")
+    for key in (
+        "recovery_point_history_minutes",
+        "app_consistent_frequency_minutes",
+        "crash_consistent_frequency_minutes",
+    ):
+        if section.has(key):
+            kwargs[key] = section.number(key, 0, integer=True)
+    if section.has("multi_vm_sync"):
+        kwargs["multi_vm_sync"] = section.flag("multi_vm_sync", False)
+    result: ReplicationPolicy = wrap(section.source, "policy", lambda: ReplicationPolicy(**kwargs))
+    return result
+
+
+def _ids(instance_ids: tuple[str, ...] | list[str]) -> None:
+    validate_selectors(instance_ids, None, None, None, None)
+
+
+def _recovery(top: Section) -> RecoveryPlanSpec | None:
+    if not top.has("recovery_plan"):
+        return None
+    section = top.section("recovery_plan", ("name", "groups"))
+    groups = section.raw("groups")
+    if groups is not None and not (
+        isinstance(groups, list)
+        and all(isinstance(g, list) and all(isinstance(i, str) and i for i in g) for g in groups)
+    ):
+        section.fail(section.key("groups"), "must be a list of boot groups (lists of instance ids)")
+    name = section.text("name") or RecoveryPlanSpec().name
+    spec = RecoveryPlanSpec(name=name, groups=groups)
+    members = [i for g in spec.groups or () for i in g]
+    wrap(section.source, "recovery_plan", lambda: _recovery_plan.validate(spec, members))
+    if members:
+        wrap(
+            section.source,
+            "recovery_plan.groups",
+            lambda: _ids(members),
+        )
+    return spec
