@@ -155,8 +155,9 @@ class AsrOperation(Generic[T]):
         """
         slept = 0.0
         while not self.done():
-            # Retry-After 0 (or none) means "whenever you like": poll at the client's interval.
-            delay = self.retry_after if self.retry_after else self._interval
+            # As azure-core's pollers do, ``Retry-After: 0`` (the sandbox's default) means "use
+            # the polling interval", not "poll again at once": taken literally it busy-polls.
+            delay = self.retry_after or self._interval
             if timeout is not None and slept + delay > timeout:
                 raise AzureError(f"{self.what} did not finish within {timeout:.0f} s")
             self._sleep(delay)

@@ -38,8 +38,13 @@ _DONE_STAGE = {
 def observe(rt: Runtime, lives: Sequence[Live], elapsed: float) -> None:
     """Read what changed since the last cycle and move machines on."""
     by_id = {live.iid: live for live in lives}
+    # Item state matters only to machines waiting on it (protection, a recovery point, a
+    # recovery plan); while every such machine has a job in flight the job list says enough.
     needs_items = any(
-        live.stage in ITEM_STAGES and live.status is not MachineStatus.FAILED for live in lives
+        live.stage in ITEM_STAGES
+        and live.op_key is None
+        and live.status not in (MachineStatus.FAILED, MachineStatus.DONE)
+        for live in lives
     )
     sweep = rt.tracker.sweep(read_items=needs_items)
     for op in sweep.finished:

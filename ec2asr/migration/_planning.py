@@ -107,12 +107,15 @@ def build_plan(
         missing = tuple(str(rule) for rule in rules)
         blockers = list(readiness_blockers(readiness))
         notes = [f"{f.code}: {f.message}" for f in readiness.warnings]
-        if machine.state != "running":
-            # Not a blocker: a machine this migration already stopped for cutover is
-            # stopped too. A machine that is not running when its migration starts waits.
+        if machine.instance_id in cutting_over:
             notes.append(
-                f"the instance is {machine.state}: a migration that has not started yet "
-                "waits until it runs (the Mobility agent replicates from the running guest)"
+                f"the instance is {machine.state}: its cutover began (the journal says so); "
+                "the migration carries it on"
+            )
+        elif machine.state != "running":
+            blockers.append(
+                f"the instance is {machine.state}: the Mobility agent replicates from inside "
+                "the running guest; start it, then plan again"
             )
         for rule in rules:
             managed = (

@@ -76,11 +76,6 @@ class PushInstall:
         self._accounts = _accounts(run_as_account)
         self._manage = manage_security_groups
 
-    @property
-    def manage_security_groups(self) -> bool:
-        """Whether missing push-install rules are leased (the plan reads this)."""
-        return self._manage
-
     def __repr__(self) -> str:
         names = {f.value: n for f, n in self._accounts.items()}
         return f"PushInstall(run_as_account={names!r}, manage_security_groups={self._manage})"

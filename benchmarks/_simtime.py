@@ -1,0 +1,135 @@
+"""Simulated time for the migration benchmark: both runs sleep on the emulator's frozen clock.
+
+The ASR emulator's :class:`~ec2asr.testing.SimulatedClock` runs with ``speed=0``: it moves only
+when someone sleeps. ec2asr's run is single-threaded, so its ``sleep`` simply advances the clock.
+The naive baseline runs a thread per machine; there a sleeping thread must wait until every
+other worker thread sleeps too (or has finished) before the clock jumps to the earliest
+wake-up: :class:`VirtualTime` is that small discrete-event scheduler. Hours of replication and
+thousands of ``Retry-After`` waits then pass in seconds, deterministically in simulated time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from azure.core.pipeline.transport import RequestsTransport
+from azure.mgmt.core.polling.arm_polling import ARMPolling
+
+from ec2asr.testing import SimulatedClock
+
+__all__ = [
+    "InlineArmPolling",
+    "SleepingTransport",
+    "VirtualTime",
+    "advancing_sleep",
+    "seconds_of",
+    "wait_lro",
+]
+
+
+def advancing_sleep(clock: SimulatedClock) -> Callable[[float], None]:
+    """A ``sleep`` for a single thread: advance the simulated clock by exactly ``seconds``."""
+
+    def sleep(seconds: float) -> None:
+        if seconds > 0:
+            clock.advance(seconds)
+
+    return sleep
+
+
+def seconds_of(clock: SimulatedClock) -> Callable[[], float]:
+    """A monotonic ``clock()`` in seconds on the simulated clock (for token buckets)."""
+    return lambda: clock.now().timestamp()
+
+
+class VirtualTime:
+    """Simulated time shared by worker threads.
+
+    A worker counts as running from :meth:`enter` until :meth:`leave`, except while it is in
+    :meth:`sleep`. When no worker runs, the clock jumps to the earliest wake-up and the workers
+    due then run again.
+    """
+
+    def __init__(self, clock: SimulatedClock) -> None:
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._running = 0
+        self._sleepers: list[tuple[Any, int, list[bool]]] = []
+        self._seq = itertools.count()
+        self.sleeps = 0
+
+    def enter(self, workers: int = 1) -> None:
+        """Count ``workers`` more running threads (call before starting them)."""
+        with self._cond:
+            self._running += workers
+
+    def leave(self) -> None:
+        """The calling worker finished."""
+        with self._cond:
+            self._running -= 1
+            self._release()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` of simulated time."""
+        with self._cond:
+            self.sleeps += 1
+            ticket = [False]
+            wake = self._clock.now() + timedelta(seconds=max(0.0, float(seconds)))
+            heapq.heappush(self._sleepers, (wake, next(self._seq), ticket))
+            self._running -= 1
+            self._release()
+            while not ticket[0]:
+                self._cond.wait()
+
+    def _release(self) -> None:
+        if self._running > 0 or not self._sleepers:
+            return
+        wake = self._sleepers[0][0]
+        now = self._clock.now()
+        if wake > now:
+            now = self._clock.advance(wake - now)
+        while self._sleepers and self._sleepers[0][0] <= now:
+            _, _, ticket = heapq.heappop(self._sleepers)
+            ticket[0] = True
+            self._running += 1
+        self._cond.notify_all()
+
+
+class SleepingTransport(RequestsTransport):  # type: ignore[misc]
+    """azure-core's requests transport whose ``sleep`` (retries, pollers) is simulated."""
+
+    def __init__(self, sleep: Callable[[float], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sleep_fn = sleep
+
+    def sleep(self, duration: float) -> None:
+        self._sleep_fn(duration)
+
+
+class InlineArmPolling(ARMPolling):
+    """azure-mgmt-core's ``ARMPolling``, run on the caller's thread.
+
+    ``LROPoller`` runs its polling method on a thread of its own, which :class:`VirtualTime`
+    could not account for. With this method ``begin_*()`` returns at once and :meth:`follow`
+    runs the very same polling algorithm (operation-status GETs every ``Retry-After`` or
+    polling interval, then the final GET) on the worker thread, sending the same requests as
+    ``begin_*().result()`` would.
+    """
+
+    def run(self) -> None:
+        return None
+
+    def follow(self) -> None:
+        """Poll until the operation is finished (raises like ``result()`` would)."""
+        ARMPolling.run(self)
+
+
+def wait_lro(poller: Any) -> Any:
+    """``poller.result()``, with the polling done on this thread."""
+    poller.polling_method().follow()
+    return poller.result()
