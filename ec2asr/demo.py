@@ -73,6 +73,7 @@ def run_demo(*, push: bool = False, machines: int | None = None, out: TextIO) ->
             base_url=sandbox.base_url,
             polling_interval=30,
             sleep=advance,
+            clock=lambda: sandbox.now().timestamp(),
         )
         if push:
             installer: PushInstall | ManualInstall = PushInstall(

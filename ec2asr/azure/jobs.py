@@ -103,6 +103,8 @@ class JobTracker:
         interval: Seconds between sweeps (ASR's ``Retry-After`` raises it, never lowers it).
         sleep: How to wait between sweeps (injectable).
         now: Returns the current UTC time (injectable).
+        window: Operations issued longer ago than this (with a known job name) are read by
+            name, not through the list.
     """
 
     def __init__(
@@ -112,9 +114,11 @@ class JobTracker:
         interval: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        window: timedelta = timedelta(hours=1),
     ) -> None:
         self._client = client
         self.interval = interval
+        self.window = window
         self._sleep = sleep
         self._now = now
         self._ops: dict[str, TrackedOperation] = {}
@@ -183,8 +187,24 @@ class JobTracker:
         finished: list[TrackedOperation] = []
         pending = self.pending()
         if pending:
-            since = min(op.issued_at for op in pending) - _SKEW
-            jobs = list(self._client.list_jobs(start_time=since))
+            # The list covers operations issued within the window; a long-running operation
+            # whose job ASR named is read by name instead, so one stuck job does not make every
+            # sweep page through every job since it started.
+            now = self._now()
+            recent = [
+                op for op in pending if op.job_name is None or now - op.issued_at <= self.window
+            ]
+            old = [op for op in pending if op not in recent]
+            jobs: list[AsrJob] = []
+            if recent:
+                since = min(op.issued_at for op in recent) - _SKEW
+                jobs = list(self._client.list_jobs(start_time=since))
+            listed = {j.name for j in jobs}
+            jobs.extend(
+                self._client.get_job(op.job_name)
+                for op in old
+                if op.job_name and op.job_name not in listed
+            )
             finished = self._match(pending, jobs)
         items: dict[str, ProtectedItem] = {}
         if read_items:

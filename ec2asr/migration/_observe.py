@@ -16,6 +16,9 @@ from ec2asr.migration._runtime import Live, Runtime
 from ec2asr.migration.stages import MachineStatus, Stage
 from ec2asr.models import SourceMachine
 
+MAX_FAILED_SWEEPS = 10
+"""Consecutive failed observation sweeps after which a run gives up (resumable)."""
+
 ITEM_STAGES = (
     Stage.REPLICATING,
     Stage.PROTECTED,
@@ -46,7 +49,17 @@ def observe(rt: Runtime, lives: Sequence[Live], elapsed: float) -> None:
         and live.status not in (MachineStatus.FAILED, MachineStatus.DONE)
         for live in lives
     )
-    sweep = rt.tracker.sweep(read_items=needs_items)
+    try:
+        sweep = rt.tracker.sweep(read_items=needs_items)
+    except Ec2AsrError as exc:
+        # A failed observation changes nothing: the next cycle reads again. Only a lasting
+        # failure stops the run (the work stays resumable).
+        rt.failed_sweeps += 1
+        if rt.failed_sweeps >= MAX_FAILED_SWEEPS:
+            raise
+        rt.events.emit(EventKind.WARNING, f"could not read ASR's jobs and items: {exc}")
+        return
+    rt.failed_sweeps = 0
     for op in sweep.finished:
         subject = rt.ops.pop(op.key, None)
         rt.tracker.forget(op.key)

@@ -141,6 +141,7 @@ class Runtime:
     discovered: dict[str, DiscoveredMachine] = attrs.field(factory=dict)
     """The appliance's discovered machines, by ARM id (refreshed when needed)."""
     run_as_accounts: dict[str, str] | None = None
+    failed_sweeps: int = 0
     on_plan_operation: Callable[[str, Any], None] | None = None
     on_rollback: Callable[[Live], None] | None = None
 

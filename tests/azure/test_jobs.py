@@ -181,3 +181,30 @@ def test_asr_error_details_reads_nested_and_flat_bodies() -> None:
         "recommended_action": None,
     }
     assert asr_error_details({"error": "nonsense"}) == {}
+
+
+def test_a_stuck_operation_is_read_by_name_not_by_paging_old_jobs() -> None:
+    now = [T0]
+
+    @attrs.define
+    class Client(FakeClient):
+        gets: list[str] = attrs.field(factory=list)
+
+        def get_job(self, name: str) -> AsrJob:
+            self.gets.append(name)
+            return next(j for j in self.jobs if j.name == name)
+
+    client = Client(jobs=[job("stuck", "InProgress", start=T0)])
+    t = JobTracker(client, now=lambda: now[0])  # type: ignore[arg-type]
+    t.track("a", step="test-failover", item_name="i-1", job_name="stuck", issued_at=T0)
+    t.sweep()
+    assert client.calls == ["list_jobs"]
+    now[0] = T0 + timedelta(hours=3)
+    client.jobs.append(job("fresh", "Succeeded", target="i-2", start=now[0]))
+    t.track("b", step="commit", item_name="i-2", job_name="fresh", issued_at=now[0])
+    result = t.sweep()
+    # The list starts at the fresh operation; the stuck job is fetched by name.
+    assert client.gets == ["stuck"]
+    assert [op.key for op in result.finished] == ["b"]
+    assert t.get("a") is not None
+    assert t.get("a").state == "InProgress"  # type: ignore[union-attr]

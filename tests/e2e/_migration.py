@@ -67,6 +67,7 @@ def make_migration(
         base_url=sandbox.base_url,
         polling_interval=30,
         sleep=sim_sleep(sandbox),
+        clock=lambda: sandbox.now().timestamp(),
     )
     kwargs.setdefault("poll_interval", 120)
     kwargs.setdefault("sleep", sim_sleep(sandbox))

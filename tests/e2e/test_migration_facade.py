@@ -188,3 +188,18 @@ def test_two_processes_cannot_drive_one_journal(tmp_path: Path) -> None:
         finally:
             first.close()
             second.close()
+
+
+def test_a_failed_observation_is_retried_next_cycle(tmp_path: Path) -> None:
+    events: list[MigrationEvent] = []
+    with fast_sandbox() as sandbox:
+        machines = _fleet(sandbox, ["win2016"])
+        with make_migration(sandbox, tmp_path / "j.sqlite", on_event=events.append) as migration:
+            plan = migration.plan(machines)
+            # More 500s in a row than the SDK retries (8): one whole sweep fails.
+            rule = sandbox.emulator.inject_fault("GET */replicationJobs", status=500, times=12)
+            report = migration.run(plan, confirm_cutover=True)
+        assert rule.hits == 12
+        assert {m.stage for m in report} == {Stage.COMPLETED}
+        warnings = [e.message for e in events if e.kind is EventKind.WARNING]
+        assert any("could not read ASR's jobs" in w for w in warnings)
