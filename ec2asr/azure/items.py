@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from ec2asr.azure.models import arm_name
+from ec2asr.azure.models import attr_path as _get
 from ec2asr.errors import AsrJobError
 
 __all__ = [
@@ -18,14 +19,6 @@ __all__ = [
     "RecoveryPlan",
     "RecoveryPoint",
 ]
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for name in path:
-        if obj is None:
-            return None
-        obj = getattr(obj, name, None)
-    return obj
 
 
 @attrs.frozen

@@ -24,6 +24,7 @@ __all__ = [
     "RunAsAccount",
     "Vault",
     "arm_name",
+    "attr_path",
 ]
 
 
@@ -34,7 +35,8 @@ def arm_name(resource_id: str | None) -> str | None:
     return resource_id.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _get(obj: Any, *path: str) -> Any:
+def attr_path(obj: Any, *path: str) -> Any:
+    """``obj.a.b.c`` for ``path=("a", "b", "c")``, None as soon as a step is None or missing."""
     for name in path:
         if obj is None:
             return None
@@ -151,17 +153,17 @@ class ApplianceFabric:
     @classmethod
     def from_azure(cls, fabric: Any) -> ApplianceFabric:
         """Build from ``models.Fabric`` with ``InMageRcmFabricSpecificDetails``."""
-        details = _get(fabric, "properties", "custom_details")
+        details = attr_path(fabric, "properties", "custom_details")
         servers = tuple(
-            ProcessServer.from_azure(p) for p in (_get(details, "process_servers") or ())
+            ProcessServer.from_azure(p) for p in (attr_path(details, "process_servers") or ())
         )
         return cls(
             id=str(fabric.id),
             name=str(fabric.name),
-            friendly_name=_get(fabric, "properties", "friendly_name"),
-            physical_site_id=_get(details, "physical_site_id"),
+            friendly_name=attr_path(fabric, "properties", "friendly_name"),
+            physical_site_id=attr_path(details, "physical_site_id"),
             process_servers=servers,
-            source_agent_identity=_get(details, "source_agent_identity_details", "tenant_id"),
+            source_agent_identity=attr_path(details, "source_agent_identity_details", "tenant_id"),
         )
 
     @property
@@ -277,17 +279,19 @@ class AsrPolicy:
     @classmethod
     def from_azure(cls, policy: Any) -> AsrPolicy:
         """Build from ``models.Policy``."""
-        details = _get(policy, "properties", "provider_specific_details")
+        details = attr_path(policy, "properties", "provider_specific_details")
         return cls(
             id=str(policy.id),
             name=str(policy.name),
-            instance_type=_get(details, "instance_type"),
-            recovery_point_history_minutes=_get(details, "recovery_point_history_in_minutes"),
-            app_consistent_frequency_minutes=_get(details, "app_consistent_frequency_in_minutes"),
-            crash_consistent_frequency_minutes=_get(
+            instance_type=attr_path(details, "instance_type"),
+            recovery_point_history_minutes=attr_path(details, "recovery_point_history_in_minutes"),
+            app_consistent_frequency_minutes=attr_path(
+                details, "app_consistent_frequency_in_minutes"
+            ),
+            crash_consistent_frequency_minutes=attr_path(
                 details, "crash_consistent_frequency_in_minutes"
             ),
-            multi_vm_sync=_get(details, "enable_multi_vm_sync"),
+            multi_vm_sync=attr_path(details, "enable_multi_vm_sync"),
         )
 
 
@@ -309,10 +313,10 @@ class ContainerMapping:
         return cls(
             id=str(mapping.id),
             name=str(mapping.name),
-            policy_id=_get(props, "policy_id"),
-            target_container_id=_get(props, "target_protection_container_id"),
-            state=_get(props, "state"),
-            health=_get(props, "health"),
+            policy_id=attr_path(props, "policy_id"),
+            target_container_id=attr_path(props, "target_protection_container_id"),
+            state=attr_path(props, "state"),
+            health=attr_path(props, "health"),
         )
 
 
@@ -332,10 +336,10 @@ class ComputeSize:
         """Build from ``models.TargetComputeSize``."""
         p = size.properties
         return cls(
-            name=str(_get(p, "name") or size.name),
-            vcpus=_get(p, "v_cpus_available") or _get(p, "cpu_cores_count"),
-            memory_gb=_get(p, "memory_in_gb"),
-            max_data_disks=_get(p, "max_data_disk_count"),
-            max_nics=_get(p, "max_nics_count"),
-            errors=tuple(str(e.message) for e in (_get(p, "errors") or ())),
+            name=str(attr_path(p, "name") or size.name),
+            vcpus=attr_path(p, "v_cpus_available") or attr_path(p, "cpu_cores_count"),
+            memory_gb=attr_path(p, "memory_in_gb"),
+            max_data_disks=attr_path(p, "max_data_disk_count"),
+            max_nics=attr_path(p, "max_nics_count"),
+            errors=tuple(str(e.message) for e in (attr_path(p, "errors") or ())),
         )

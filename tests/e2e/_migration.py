@@ -97,3 +97,16 @@ def writes_by_item(sandbox: Sandbox) -> dict[str, list[str]]:
         op = parts[i + 2] if i + 2 < len(parts) else w.method
         out.setdefault(parts[i + 1], []).append(op)
     return out
+
+
+def ec2asr_rules(sandbox: Sandbox) -> list[str]:
+    """Security-group rules ec2asr leased that still exist (described ``ec2asr lease ...``)."""
+    ec2 = sandbox.new_aws_session().client("ec2")
+    found = []
+    for group in ec2.describe_security_groups()["SecurityGroups"]:
+        for direction in ("IpPermissions", "IpPermissionsEgress"):
+            for perm in group.get(direction, ()):
+                for ip in perm.get("IpRanges", ()):
+                    if (ip.get("Description") or "").startswith("ec2asr lease"):
+                        found.append(f"{group['GroupId']} {ip['CidrIp']} {perm.get('FromPort')}")
+    return found

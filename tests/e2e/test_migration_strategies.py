@@ -7,19 +7,13 @@ from pathlib import Path
 import ec2asr
 from ec2asr.events import EventKind, MigrationEvent
 from ec2asr.migration.stages import MachineStatus, Stage
-from tests.e2e._migration import fast_sandbox, make_migration, sim_sleep, writes_by_item
-
-
-def _ec2asr_rules(sandbox: ec2asr.testing.Sandbox) -> list[str]:  # type: ignore[name-defined]
-    ec2 = sandbox.new_aws_session().client("ec2")
-    found = []
-    for group in ec2.describe_security_groups()["SecurityGroups"]:
-        for direction in ("IpPermissions", "IpPermissionsEgress"):
-            for perm in group.get(direction, ()):
-                for ip in perm.get("IpRanges", ()):
-                    if (ip.get("Description") or "").startswith("ec2asr lease"):
-                        found.append(f"{group['GroupId']} {ip['CidrIp']} {perm.get('FromPort')}")
-    return found
+from tests.e2e._migration import (
+    ec2asr_rules,
+    fast_sandbox,
+    make_migration,
+    sim_sleep,
+    writes_by_item,
+)
 
 
 def test_manual_install_over_ssm_with_leased_egress(tmp_path: Path) -> None:
@@ -51,7 +45,7 @@ def test_manual_install_over_ssm_with_leased_egress(tmp_path: Path) -> None:
             fleet.instance_ids
         )
         # The lease was made while needed and is gone now.
-        assert _ec2asr_rules(sandbox) == []
+        assert ec2asr_rules(sandbox) == []
         assert leases
         assert {lease.state for lease in leases} == {"revoked"}
         for ops in writes_by_item(sandbox).values():
@@ -85,7 +79,7 @@ def test_push_install_asks_for_the_appliance_step_then_finishes(tmp_path: Path) 
             sandbox.add_push_servers(fleet.instance_ids, account_name="ec2asr-admin")
             report = migration.run(plan, confirm_cutover=True)
         assert {m.stage for m in report} == {Stage.COMPLETED}, str(report)
-        assert _ec2asr_rules(sandbox) == []
+        assert ec2asr_rules(sandbox) == []
         for ops in writes_by_item(sandbox).values():
             assert ops.count("PUT") == 1
 

@@ -18,7 +18,7 @@ import pytest
 
 import ec2asr
 from ec2asr.testing import Sandbox, SimulatedClock, Timings
-from tests.e2e._migration import TARGET, writes_by_item
+from tests.e2e._migration import TARGET, ec2asr_rules, writes_by_item
 
 pytestmark = pytest.mark.e2e
 
@@ -68,18 +68,6 @@ def _kill_when(
         time.sleep(0.01)
     proc.kill()
     raise AssertionError("the kill point was never reached")
-
-
-def _ec2asr_rules(sandbox: Sandbox) -> list[str]:
-    ec2 = sandbox.new_aws_session().client("ec2")
-    found = []
-    for group in ec2.describe_security_groups()["SecurityGroups"]:
-        for direction in ("IpPermissions", "IpPermissionsEgress"):
-            for perm in group.get(direction, ()):
-                for ip in perm.get("IpRanges", ()):
-                    if (ip.get("Description") or "").startswith("ec2asr lease"):
-                        found.append(f"{group['GroupId']} {ip['CidrIp']} {perm.get('FromPort')}")
-    return found
 
 
 def _dump(journal: Path) -> str:
@@ -167,7 +155,7 @@ def test_sigkill_during_replication_and_cutover_then_rerun(
         failovers = [f for f in sandbox.emulator.failovers if f.kind == "unplanned"]
         assert sorted(f.item for f in failovers) == sorted(ids)
         assert not any(f.data_loss for f in failovers)
-        assert _ec2asr_rules(sandbox) == []
+        assert ec2asr_rules(sandbox) == []
         # Sources are stopped, never terminated.
         states = ec2asr.aws.instances.InstanceControl(
             sandbox.new_aws_session().client("ec2")
