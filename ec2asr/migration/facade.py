@@ -307,11 +307,23 @@ class Migration:
         )
         rt = self._runtime(options, fleet, total=len(members))
         lives = []
-        for machine_plan in members:
+        for machine_plan in plan:
             record = self.journal.machine(machine_plan.instance_id)
-            assert record is not None  # prepare() recorded every machine
-            if only_from is not None and record.stage < only_from:
+            if record is None or (only_from is not None and record.stage < only_from):
                 continue
+            started = record.stage > Stage.PLANNED and record.status is not MachineStatus.BLOCKED
+            if not machine_plan.migrates:
+                if not started:
+                    continue
+                # Work under way is carried on (an ASR job may be in flight); say why it is
+                # noteworthy rather than leaving the machine half-migrated.
+                rt.events.emit(
+                    EventKind.WARNING,
+                    "carrying on with a migration already under way although the new plan "
+                    f"blocks it: {'; '.join(machine_plan.blockers)}",
+                    instance_id=machine_plan.instance_id,
+                    stage=record.stage.value,
+                )
             lives.append(Live(plan=machine_plan, record=record))
         _reconcile.reconcile(rt, lives)
         cutover = _recovery_plan.PlanCutover(rt, lives) if recovery_plan is not None else None

@@ -203,3 +203,30 @@ def test_a_failed_observation_is_retried_next_cycle(tmp_path: Path) -> None:
         assert {m.stage for m in report} == {Stage.COMPLETED}
         warnings = [e.message for e in events if e.kind is EventKind.WARNING]
         assert any("could not read ASR's jobs" in w for w in warnings)
+
+
+def test_work_under_way_is_carried_on_when_a_new_plan_blocks_it(tmp_path: Path) -> None:
+    import attrs
+
+    events: list[MigrationEvent] = []
+    with fast_sandbox() as sandbox:
+        machines = _fleet(sandbox, ["win2016"])
+        with make_migration(sandbox, tmp_path / "j.sqlite", on_event=events.append) as migration:
+            plan = migration.plan(machines)
+            migration.enable_replication(plan)
+            # The same machine, now blocked by a newer plan (say, a changed readiness rule).
+            (only,) = plan
+            blocked = attrs.evolve(plan, machines=(attrs.evolve(only, blockers=("NEW_RULE: x",)),))
+            report = migration.run(blocked, confirm_cutover=True)
+        assert report[only.instance_id].stage is Stage.COMPLETED
+        assert any(e.kind is EventKind.WARNING and "NEW_RULE" in e.message for e in events)
+        # A machine the journal never started stays untouched when blocked.
+        fresh = _fleet(sandbox, ["win2019"])
+        with make_migration(sandbox, tmp_path / "k.sqlite") as other:
+            plan = other.plan(fresh)
+            (machine,) = plan
+            report = other.run(
+                attrs.evolve(plan, machines=(attrs.evolve(machine, blockers=("B",)),))
+            )
+        assert report[machine.instance_id].status is MachineStatus.BLOCKED
+        assert machine.instance_id not in writes_by_item(sandbox)
