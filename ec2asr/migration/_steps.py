@@ -199,6 +199,11 @@ def enable(rt: Runtime, live: Live, target: TargetSettings) -> None:
         return
     t = live.plan.target
     run_as = live.data.get("run_as_account")
+    try:
+        run_as_id = rt.run_as_account_id(str(run_as)) if run_as else None
+    except Ec2AsrError as exc:
+        rt.fail(live, exc, step="enable-replication")
+        return
     request = EnableReplicationRequest(
         name=live.iid,
         fabric_discovery_machine_id=str(machine_id),
@@ -218,7 +223,7 @@ def enable(rt: Runtime, live: Live, target: TargetSettings) -> None:
         license_type=t.license_type,
         linux_license_type=t.linux_license_type,
         availability_zone=t.availability_zone,
-        run_as_account_id=rt.run_as_account_id(str(run_as)) if run_as else None,
+        run_as_account_id=run_as_id,
         vm_tags=dict(t.tags),
     )
     rt.issue(

@@ -100,3 +100,21 @@ def test_push_install_with_closed_ports_fails_with_asr_error(tmp_path: Path) -> 
             # Without leases the closed push ports block the machine in the plan.
             assert not only.migrates
             assert any("445" in b for b in only.blockers)
+
+
+def test_push_with_an_unknown_credential_fails_that_machine_clearly(tmp_path: Path) -> None:
+    with fast_sandbox() as sandbox:
+        fleet = sandbox.seed_fleet(profiles=["win2016"])
+        machines = ec2asr.Ec2Discovery(sandbox.new_aws_session()).discover(
+            instance_ids=fleet.instance_ids
+        )
+        # The servers were added on the appliance with another credential than ec2asr names.
+        sandbox.add_push_servers(fleet.instance_ids, account_name="someone-else")
+        installer = ec2asr.PushInstall("ec2asr-admin", manage_security_groups=True)
+        with make_migration(sandbox, tmp_path / "j.sqlite", installer=installer) as migration:
+            report = migration.run(migration.plan(machines), confirm_cutover=True)
+        (only,) = report
+        assert only.status is MachineStatus.FAILED
+        assert "ec2asr-admin" in (only.error or "")
+        assert "someone-else" in (only.error or "")
+        assert writes_by_item(sandbox) == {}
