@@ -126,11 +126,10 @@ class FabricOperations(ClientBase):
             names = ", ".join(sorted(f.name for f in fabrics))
             raise InvalidInputError(f"several appliance fabrics are registered ({names}); name one")
         fabric = fabrics[0]
+        every = tuple(self.list_appliances())
+        # Appliances name their fabric in their id; when none does, they all serve this one.
         appliances = (
-            tuple(
-                a for a in self.list_appliances() if not a.id or fabric.name.lower() in a.id.lower()
-            )
-            or self.list_appliances()
+            tuple(a for a in every if not a.id or fabric.name.lower() in a.id.lower()) or every
         )
         return ApplianceFabric(
             id=fabric.id,

@@ -202,3 +202,14 @@ def test_throttling_is_retried_then_reported(sandbox: Sandbox) -> None:
     finally:
         sandbox.emulator.clear_faults()
     assert c.rate_limiter.counter.reads >= 4
+
+
+def test_reading_the_appliance_fabric_lists_appliances_once(sandbox: Sandbox) -> None:
+    c = client(sandbox)
+    before = dict(c.rate_limiter.counter.by_operation)
+    c.get_appliance_fabric()
+    after = c.rate_limiter.counter.by_operation
+    appliance_calls = sum(
+        n - before.get(op, 0) for op, n in after.items() if op.endswith("/replicationAppliances")
+    )
+    assert appliance_calls == 1
