@@ -36,6 +36,14 @@ _WHERE_CREDENTIALS = (
 )
 
 
+_COMMAND_LINE_ONLY = {
+    "confirm_cutover": (
+        "a cutover (stopping the sources and failing over) is confirmed only on the command "
+        "line, with --confirm-cutover, never from a file"
+    ),
+}
+
+
 class Section:
     """Reads one JSON object, naming every bad key by its dotted path."""
 
@@ -50,6 +58,8 @@ class Section:
                 continue
             if key.lower() in _SECRET_KEYS:
                 self.fail(self.key(key), f"holds {_SECRET_KEYS[key.lower()]}: {_advice(key)}")
+            if key in _COMMAND_LINE_ONLY:
+                self.fail(self.key(key), _COMMAND_LINE_ONLY[key])
             if key not in allowed:
                 near = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean {near[0]!r}? " if near else ""

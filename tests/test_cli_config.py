@@ -234,6 +234,8 @@ def test_test_migration_off_needs_no_test_network() -> None:
             config(manage_security_group=True),
             ("manage_security_group: unknown key", "did you mean 'manage_security_groups'"),
         ),
+        (config(confirm_cutover=True), ("confirm_cutover:", "only on the command line")),
+        (config(confirm_cutover="yes"), ("confirm_cutover:", "--confirm-cutover")),
         (config(aws=None), ("aws: is required",)),
         (config(aws="eu-west-1"), ("aws: must be a JSON object, not the string 'eu-west-1'",)),
         (config(aws__region=None), ("aws.region: is required",)),

@@ -286,6 +286,7 @@ class Migration:
             JournalLockedError: Another process drives this journal.
             AzureError: Fleet-wide preparation failed (per-machine failures are recorded instead).
         """
+        _check_confirmation(confirm_cutover)
         if not isinstance(until, Stage):
             raise InvalidInputError("until must be a Stage")
         if test_migration and until > Stage.PROTECTED and not self.target.test_network_id:
@@ -415,7 +416,8 @@ class Migration:
         Raises:
             CutoverNotConfirmedError: Without ``confirm_cutover=True``.
         """
-        if not confirm_cutover:
+        _check_confirmation(confirm_cutover)
+        if confirm_cutover is not True:
             raise CutoverNotConfirmedError(
                 "cutover stops the EC2 instances and fails over to Azure; "
                 "call it with confirm_cutover=True"
@@ -484,3 +486,17 @@ class Migration:
     def _fail_all(self, lives: Sequence[Live], rt: Runtime, error: Ec2AsrError) -> None:
         for live in lives:
             rt.fail(live, error, step="run")
+
+
+def _check_confirmation(confirm_cutover: object) -> None:
+    """Only the literal ``True`` confirms a cutover; ``False`` declines it; anything else (a
+    truthy string, 1, None) is refused before anything is changed.
+
+    Raises:
+        InvalidInputError: ``confirm_cutover`` is not a bool.
+    """
+    if confirm_cutover is not True and confirm_cutover is not False:
+        raise InvalidInputError(
+            f"confirm_cutover must be True or False, not {confirm_cutover!r} "
+            f"({type(confirm_cutover).__name__}): only the literal True confirms a cutover"
+        )

@@ -89,6 +89,22 @@ def test_no_failover_without_confirmation(tmp_path: Path) -> None:
         assert _states(sandbox, [machines[0].instance_id]) == {machines[0].instance_id: "running"}
 
 
+@pytest.mark.parametrize("value", ["no", "yes", 1, [True], None, 1.0])
+def test_only_the_literal_true_confirms_a_cutover(tmp_path: Path, value: object) -> None:
+    with fast_sandbox() as sandbox:
+        machines = _fleet(sandbox, ["win2016"])
+        with make_migration(sandbox, tmp_path / "j.sqlite") as migration:
+            plan = migration.plan(machines)
+            before = len(sandbox.emulator.writes)
+            with pytest.raises(ec2asr.InvalidInputError, match="confirm_cutover must be True"):
+                migration.run(plan, confirm_cutover=value)  # type: ignore[arg-type]
+            with pytest.raises(ec2asr.InvalidInputError, match="only the literal True"):
+                migration.cutover(plan, confirm_cutover=value)  # type: ignore[arg-type]
+            assert len(sandbox.emulator.writes) == before == 0
+        assert not (tmp_path / "j.sqlite").exists()  # nothing recorded either
+        assert _states(sandbox, [machines[0].instance_id]) == {machines[0].instance_id: "running"}
+
+
 def test_step_by_step_then_resume_in_a_new_object(tmp_path: Path) -> None:
     journal = tmp_path / "j.sqlite"
     with fast_sandbox() as sandbox:
