@@ -24,6 +24,7 @@ translated where ec2asr calls the SDK, with the original kept as ``__cause__``
     └── MigrationError               the orchestration cannot continue as asked
         ├── JournalLockedError       another process drives this journal
         ├── CutoverNotConfirmedError a failover was requested without ``confirm_cutover=True``
+        ├── DataPendingError         a stopped source's data did not reach Azure in time
         └── InvalidStateError        the step is not valid in the machine's current stage
 
 Messages never contain secrets (run-as passwords, agent configuration, tokens).
@@ -45,6 +46,7 @@ __all__ = [
     "AzureThrottlingError",
     "ConnectivityError",
     "CutoverNotConfirmedError",
+    "DataPendingError",
     "Ec2AsrError",
     "InstancesNotFoundError",
     "InvalidInputError",
@@ -231,6 +233,30 @@ class JournalLockedError(MigrationError):
 
 class CutoverNotConfirmedError(MigrationError):
     """A failover was requested without an explicit ``confirm_cutover=True``."""
+
+
+class DataPendingError(MigrationError):
+    """A stopped source's writes did not all reach Azure within the cutover's drain timeout, so
+    ec2asr did not fail it over (a failover then would lose them).
+
+    Attributes:
+        instance_id: The source machine.
+        pending: What is still pending, per disk (and the agent's last heartbeat), in words.
+        waited_seconds: How long ec2asr waited.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        instance_id: str | None = None,
+        pending: Sequence[str] = (),
+        waited_seconds: float = 0.0,
+    ):
+        super().__init__(message)
+        self.instance_id = instance_id
+        self.pending = tuple(pending)
+        self.waited_seconds = waited_seconds
 
 
 class InvalidStateError(MigrationError):

@@ -24,6 +24,7 @@ EXPECTED = {
     "ConnectivityError",
     "ConnectivityReport",
     "CutoverNotConfirmedError",
+    "DataPendingError",
     "EbsVolume",
     "Ec2AsrError",
     "Ec2Discovery",

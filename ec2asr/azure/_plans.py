@@ -202,16 +202,6 @@ class PlanOperations(ClientBase):
         """
         return self._plan_op("commit", name, "begin_failover_commit")
 
-    def begin_plan_cancel_failover(self, name: str) -> AsrOperation[RecoveryPlan]:
-        """Cancel the plan's uncommitted failover.
-
-        Raises:
-            AzureError: Azure refused or failed the request.
-        """
-        return self._plan_op("cancel the failover of", name, "begin_failover_cancel")
-
-    # -- supported operating systems -----------------------------------------------------
-
     def list_supported_operating_systems(self) -> tuple[SupportedOs, ...]:
         """ASR's live list of operating systems it replicates with InMageRcm (feed it to
         :func:`ec2asr.assess` as ``supported_os=``).

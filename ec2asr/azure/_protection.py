@@ -250,18 +250,39 @@ class ProtectionOperations(ClientBase):
         """
         return self._post("commit failover of", item, "begin_failover_commit")
 
-    def begin_cancel_failover(self, item: ItemRef) -> AsrOperation[ProtectedItem]:
-        """Cancel an uncommitted failover (the Azure VM is removed; replication resumes).
+    def begin_change_recovery_point(
+        self, item: ItemRef, recovery_point_id: str
+    ) -> AsrOperation[ProtectedItem]:
+        """Change the recovery point of a failed-over, uncommitted item (``applyRecoveryPoint``;
+        ASR offers it as ``ChangePit``).
 
         Raises:
-            AsrJobError: ASR refused it.
+            InvalidInputError: When ``recovery_point_id`` is empty.
+            AsrJobError: ASR refused it (for example, the item is not failed over).
             AzureError: Azure refused or failed the request.
         """
-        return self._post("cancel failover of", item, "begin_failover_cancel")
+        if not isinstance(recovery_point_id, str) or not recovery_point_id.strip():
+            raise InvalidInputError("recovery_point_id must be a recovery point's ARM id")
+        body = m.ApplyRecoveryPointInput(
+            properties=m.ApplyRecoveryPointInputProperties(
+                recovery_point_id=recovery_point_id,
+                provider_specific_details=m.InMageRcmApplyRecoveryPointInput(
+                    recovery_point_id=recovery_point_id
+                ),
+            )
+        )
+        return self._post("change the recovery point of", item, "begin_apply_recovery_point", body)
 
     def _remove(self, item: ItemRef, reason: str) -> AsrOperation[None]:
+        # As Remove-AzRecoveryServicesAsrReplicationProtectedItem sends it for every provider
+        # but InMage (and the official example ReplicationProtectedItems_Delete.json).
+        provider = m.DisableProtectionProviderSpecificInput(
+            {"instanceType": "DisableProtectionProviderSpecificInput"}
+        )
         body = m.DisableProtectionInput(
-            properties=m.DisableProtectionInputProperties(disable_protection_reason=reason)
+            properties=m.DisableProtectionInputProperties(
+                disable_protection_reason=reason, replication_provider_input=provider
+            )
         )
         args = self._args(item)
         verb = "complete migration of" if reason == "MigrationComplete" else "disable"
@@ -316,6 +337,18 @@ class ProtectionOperations(ClientBase):
                 )
             ]
         return sorted(points, key=lambda p: (p.time is not None, p.time), reverse=True)
+
+    def get_recovery_point(self, item: ItemRef, recovery_point: str) -> RecoveryPoint:
+        """Return one recovery point of the item (by name, or by its ARM id).
+
+        Raises:
+            AzureResourceNotFoundError: The item has no such point (any more).
+            AzureError: Azure refused or failed the request.
+        """
+        name = recovery_point.rstrip("/").rsplit("/", 1)[-1]
+        with translating(f"read recovery point {name} of {item.name}"):
+            raw = self.sdk.recovery_points.get(*self._args(item), name)
+        return RecoveryPoint.from_azure(raw)
 
     def list_target_compute_sizes(self, item: ItemRef) -> list[ComputeSize]:
         """Return the Azure VM sizes ASR offers for the item.

@@ -13,6 +13,7 @@ from ec2asr.errors import AsrJobError
 
 __all__ = [
     "AsrJob",
+    "DiskReplication",
     "HealthIssue",
     "JobError",
     "ProtectedItem",
@@ -43,6 +44,60 @@ class HealthIssue:
         )
 
 
+@attrs.frozen
+class DiskReplication:
+    """One protected disk's replication figures (InMageRcm ``protectedDisks[]``).
+
+    Attributes:
+        disk_id: The source disk's id.
+        name: Its name.
+        pending_at_source_mb: Data written on the source that has not reached the appliance
+            (``dataPendingAtSourceAgentInMB``).
+        pending_in_log_store_mb: Data received and not yet processed into the replica
+            (``dataPendingInLogDataStoreInMB``).
+    """
+
+    disk_id: str | None
+    name: str | None
+    pending_at_source_mb: float | None
+    pending_in_log_store_mb: float | None
+
+    @classmethod
+    def from_azure(cls, disk: Any) -> DiskReplication:
+        """Build from ``models.InMageRcmProtectedDiskDetails``."""
+        return cls(
+            disk_id=_get(disk, "disk_id"),
+            name=_get(disk, "disk_name"),
+            pending_at_source_mb=_float(_get(disk, "data_pending_at_source_agent_in_mb")),
+            pending_in_log_store_mb=_float(_get(disk, "data_pending_in_log_data_store_in_mb")),
+        )
+
+    @property
+    def drained(self) -> bool:
+        """Both figures are known and 0 (an unknown figure is not taken for 0)."""
+        return self.pending_at_source_mb == 0 and self.pending_in_log_store_mb == 0
+
+    def describe(self) -> str:
+        """``disk0: 12.5 MB at the source agent, 3 MB in the log data store``."""
+
+        def mb(value: float | None) -> str:
+            return "unknown" if value is None else f"{value:g} MB"
+
+        return (
+            f"{self.name or self.disk_id or 'disk'}: {mb(self.pending_at_source_mb)} at the "
+            f"source agent, {mb(self.pending_in_log_store_mb)} in the log data store"
+        )
+
+
+def _float(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _vm_id(resource_group_id: str | None, vm_name: str | None) -> str | None:
     if not resource_group_id or not vm_name:
         return None
@@ -64,7 +119,11 @@ class ProtectedItem:
         initial_replication_percent: Initial replication progress, 0 to 100.
         last_rpo_seconds: The last RPO ASR computed.
         last_recovery_point_id: The newest recovery point's id.
-        last_recovery_point_time: When it was taken.
+        last_recovery_point_received: When ASR *received* the newest point
+            (``lastRecoveryPointReceived``); not the point's own time, which only the
+            recoveryPoints list gives.
+        disks: Per protected disk, the data still pending (see :class:`DiskReplication`).
+        agent_last_heartbeat: The Mobility agent's last heartbeat (``lastHeartbeatUtc``).
         azure_vm_id: The Azure VM's ARM id (known from target settings).
     """
 
@@ -82,7 +141,7 @@ class ProtectedItem:
     initial_replication_percent: int | None
     last_rpo_seconds: int | None
     last_recovery_point_id: str | None
-    last_recovery_point_time: datetime | None
+    last_recovery_point_received: datetime | None
     failover_recovery_point_id: str | None
     target_vm_name: str | None
     target_resource_group_id: str | None
@@ -90,6 +149,8 @@ class ProtectedItem:
     health_errors: tuple[HealthIssue, ...] = ()
     last_successful_failover_time: datetime | None = None
     internal_id: str | None = None
+    disks: tuple[DiskReplication, ...] = ()
+    agent_last_heartbeat: datetime | None = None
 
     @classmethod
     def from_azure(cls, item: Any) -> ProtectedItem:
@@ -121,7 +182,7 @@ class ProtectedItem:
             initial_replication_percent=_get(d, "initial_replication_progress_percentage"),
             last_rpo_seconds=_get(d, "last_rpo_in_seconds"),
             last_recovery_point_id=_get(d, "last_recovery_point_id"),
-            last_recovery_point_time=_get(d, "last_recovery_point_received"),
+            last_recovery_point_received=_get(d, "last_recovery_point_received"),
             failover_recovery_point_id=_get(props, "failover_recovery_point_id")
             or _get(d, "failover_recovery_point_id"),
             target_vm_name=_get(d, "target_vm_name"),
@@ -132,6 +193,10 @@ class ProtectedItem:
             ),
             last_successful_failover_time=_get(props, "last_successful_failover_time"),
             internal_id=_get(d, "internal_identifier"),
+            disks=tuple(
+                DiskReplication.from_azure(disk) for disk in (_get(d, "protected_disks") or ())
+            ),
+            agent_last_heartbeat=_get(d, "mobility_agent_details", "last_heartbeat_utc"),
         )
 
     @property
@@ -149,6 +214,36 @@ class ProtectedItem:
         return operation.lower() in (o.lower() for o in self.allowed_operations)
 
     @property
+    def data_pending_mb(self) -> float | None:
+        """Data pending on every disk, at the source agent and in the log data store (None
+        when ASR did not say for some disk)."""
+        total = 0.0
+        for disk in self.disks:
+            if disk.pending_at_source_mb is None or disk.pending_in_log_store_mb is None:
+                return None
+            total += disk.pending_at_source_mb + disk.pending_in_log_store_mb
+        return total
+
+    def drained_since(self, moment: datetime) -> tuple[bool, tuple[str, ...]]:
+        """Whether nothing written before ``moment`` (the source's stop) can be missing from
+        Azure: every disk shows no data pending and the agent heartbeated after ``moment``.
+
+        Returns:
+            ``(True, ())``, or ``(False, reasons)``: what is still pending, in words.
+        """
+        reasons = [d.describe() for d in self.disks if not d.drained]
+        if not self.disks:
+            reasons.append("ASR reports no protected disks")
+        beat = self.agent_last_heartbeat
+        if beat is None or beat <= moment:
+            seen = "never" if beat is None else beat.isoformat()
+            reasons.append(
+                f"the Mobility agent's last heartbeat ({seen}) is not after the stop "
+                f"({moment.isoformat()})"
+            )
+        return (not reasons, tuple(reasons))
+
+    @property
     def is_protected(self) -> bool:
         """Initial replication finished and the item is protected."""
         return (self.protection_state or "").lower() == "protected"
@@ -158,6 +253,12 @@ class ProtectedItem:
         """A failover completed (committed or not): ASR allows Commit, or it was committed."""
         state = (self.protection_state or "").lower()
         return self.allows("Commit") or "commitpending" in state or state.endswith("committed")
+
+    @property
+    def failover_failed(self) -> bool:
+        """The last failover failed (``UnplannedFailoverFailed``): replication does not resume;
+        the failover may be retried, or protection disabled."""
+        return (self.protection_state or "").lower().endswith("failoverfailed")
 
 
 @attrs.frozen

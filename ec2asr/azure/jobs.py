@@ -31,8 +31,9 @@ SCENARIOS: Mapping[str, frozenset[str]] = {
     "test-failover-cleanup": frozenset({"TestFailoverCleanup"}),
     "unplanned-failover": frozenset({"UnplannedFailover", "Failover"}),
     "commit": frozenset({"Commit", "CommitFailover", "FailoverCommit"}),
-    "cancel-failover": frozenset({"CancelFailover", "FailoverCancel"}),
     "complete-migration": frozenset({"DisableDr", "DisableProtection", "RemoveProtection"}),
+    "disable-replication": frozenset({"DisableDr", "DisableProtection", "RemoveProtection"}),
+    "change-recovery-point": frozenset({"ChangeRecoveryPoint", "ApplyRecoveryPoint", "ChangePit"}),
 }
 """ASR scenario names per ec2asr step, used only when ASR did not name the job."""
 

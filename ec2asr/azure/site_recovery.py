@@ -8,6 +8,7 @@ call through one client-side rate limiter, and turns every Azure error into an e
 
 from __future__ import annotations
 
+from ec2asr.azure._compute import ComputeOperations
 from ec2asr.azure._fabric import FabricOperations
 from ec2asr.azure._plans import PlanOperations
 from ec2asr.azure._protection import ProtectionOperations
@@ -15,7 +16,7 @@ from ec2asr.azure._protection import ProtectionOperations
 __all__ = ["SiteRecoveryClient"]
 
 
-class SiteRecoveryClient(FabricOperations, ProtectionOperations, PlanOperations):
+class SiteRecoveryClient(FabricOperations, ProtectionOperations, PlanOperations, ComputeOperations):
     """Typed operations over one Recovery Services vault (provider ``InMageRcm``).
 
     The constructor does no I/O; SDK clients are created on first use.

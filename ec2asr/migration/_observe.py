@@ -104,8 +104,11 @@ def finish_operation(rt: Runtime, live: Live, op: TrackedOperation) -> None:
             data={"migration_completed": True, "azure_vm_id": vm_id},
         )
         return
-    if op.step == "cancel-failover":
+    if op.step == "disable-replication":
         rt.rollback_finished(live)
+        return
+    if op.step == "change-recovery-point":
+        rt.update(live, status=MachineStatus.PENDING, data={"failover_point_checked": None})
         return
     stage, message = _DONE_STAGE[op.step]
     rt.reach(live, stage, message, **({"job_" + op.step.replace("-", "_"): op.job_name}))

@@ -2,9 +2,11 @@
 
 Per plan (at most 100 items; a larger run is split into ``name``, ``name-2`` ...): once every
 member finished its test migration, ec2asr creates the plan, stops every member's EC2 instance,
-waits until every member has a recovery point taken after its stop, fails the plan over
-(``Latest``: everything the appliance received is processed first) and commits it. Each member
-then completes like a machine cut over alone. Plan steps are journaled under ``plan:<name>``.
+waits until every member's writes reached Azure (no data pending, a heartbeat after the stop: see
+:mod:`ec2asr.migration._cutover`), fails the plan over (``Latest``: everything the appliance
+received is processed first), journals each member's recovery point and commits the plan.
+Each member then completes like a machine cut over alone. Plan steps are journaled under
+``plan:<name>``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,14 @@ import attrs
 
 from ec2asr.azure._plans import MAX_PLAN_ITEMS
 from ec2asr.azure.jobs import SCENARIOS
-from ec2asr.errors import AzureResourceNotFoundError, Ec2AsrError, InvalidInputError
+from ec2asr.errors import (
+    AzureResourceNotFoundError,
+    DataPendingError,
+    Ec2AsrError,
+    InvalidInputError,
+)
 from ec2asr.events import EventKind
+from ec2asr.migration import _cutover
 from ec2asr.migration._runtime import Live, Runtime, is_transient
 from ec2asr.migration._steps import stop_sources
 from ec2asr.migration.journal import StepState
@@ -136,7 +144,12 @@ class PlanCutover:
                 )
         if plan.op_key is not None:
             return
-        done = {s.step for s in journal.steps(plan.subject) if s.state == StepState.SUCCEEDED}
+        steps = sorted(journal.steps(plan.subject), key=lambda s: s.id)
+        deleted = [s.id for s in steps if s.step == "delete-recovery-plan"]
+        if deleted:
+            # A rollback deleted the plan: what came before it no longer holds.
+            steps = [s for s in steps if s.id > deleted[-1]]
+        done = {s.step for s in steps if s.state == StepState.SUCCEEDED}
         stages = {m.stage for m in self._members(plan)}
         # The members' stages were reconciled with their protected items first: they tell what
         # the plan did even when the journal missed the end of a plan operation.
@@ -211,14 +224,20 @@ class PlanCutover:
                 self._create(plan, members)
             elif plan.phase == "created" and stages == {Stage.TEST_CLEANED_UP}:
                 ready = [m for m in members if not m.data.get("stop_requested_at")]
+                if any(_cutover.leftover_vm(self.rt, m) for m in ready):
+                    continue  # a person deletes the VM an earlier rollback left first
                 if ready:
                     for m in ready:
                         self.rt.update(m, data={"recovery_plan": plan.name})
                     stop_sources(self.rt, ready)
             elif plan.phase == "created" and stages == {Stage.SOURCE_STOPPED}:
-                if all(self._point_after_stop(m) for m in members):
+                if self._drained(plan, members):
                     self._failover(plan, members)
-            elif plan.phase == "failed-over" and stages == {Stage.FAILED_OVER}:
+            elif (
+                plan.phase == "failed-over"
+                and stages == {Stage.FAILED_OVER}
+                and _cutover.all_checked(members)
+            ):
                 self._commit(plan)
 
     def _commit(self, plan: _Plan) -> None:
@@ -228,11 +247,26 @@ class PlanCutover:
     def observe(self) -> None:
         """Nothing to read beyond the shared sweep (plan jobs end through the tracker)."""
 
-    def _point_after_stop(self, live: Live) -> bool:
-        item, stop_at = live.item, live.data.get("stop_requested_at")
-        if item is None or not stop_at or item.last_recovery_point_time is None:
+    def _drained(self, plan: _Plan, members: list[Live]) -> bool:
+        """True when every member may fail over without data loss. One member whose data does
+        not drain in time fails the whole plan (its failover would take every member)."""
+        states = [_cutover.drained(self.rt, m) for m in members]
+        failed = [m for m in members if m.status is MachineStatus.FAILED]
+        if failed:
+            error = failed[0].record.error_message or "data pending"
+            for m in members:
+                if m.status is not MachineStatus.FAILED:
+                    self.rt.fail(
+                        m,
+                        DataPendingError(
+                            f"recovery plan {plan.name} cannot fail over: "
+                            f"{', '.join(f.iid for f in failed)} did not drain ({error})",
+                            instance_id=m.iid,
+                        ),
+                        step="cutover-drain",
+                    )
             return False
-        return item.last_recovery_point_time >= datetime.fromisoformat(str(stop_at))
+        return all(state is True for state in states)
 
     def _create(self, plan: _Plan, members: list[Live]) -> None:
         items = {m.iid: m.item for m in members}
@@ -253,15 +287,15 @@ class PlanCutover:
 
     def _failover(self, plan: _Plan, members: list[Live]) -> None:
         for m in members:
-            item = m.item
+            item, stop = m.item, _cutover.stop_time(m)
             assert item is not None
+            assert stop is not None
             self.rt.update(
                 m,
                 data={
-                    "failover_recovery_point_time": item.last_recovery_point_time.isoformat()
-                    if item.last_recovery_point_time
-                    else None,
+                    "cutover": _cutover.evidence(item, stop, self.rt.now()),
                     "rpo_at_failover_seconds": item.last_rpo_seconds,
+                    "failover_point_checked": None,
                 },
             )
         self._issue(

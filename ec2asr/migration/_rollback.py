@@ -1,15 +1,36 @@
-"""Rollback before commit: cancel the failover, start the source again."""
+"""Rollback before commit, as the modernized Site Recovery stack allows it.
+
+A forward failover (to Azure) cannot be cancelled in the modernized stack: ``CancelFailover`` is
+offered only after a planned failover from Azure back. So a rollback is, per machine:
+
+- **source stopped, not failed over**: start the EC2 instance again. Replication was never
+  interrupted for long: it carries on (no new initial replication); the machine is back at
+  ``test-cleaned-up``.
+- **failed over (not committed), or its failover failed**: (1) deallocate the Azure VM the
+  failover created, so two copies never run (it is kept, deallocated, for inspection; delete it
+  before the next cutover); (2) disable protection (``remove``, ``NotSpecified``): replication
+  does not resume after a failover; (3) start the EC2 instance again. The machine goes back to
+  ``discovered``: the next run enables replication again, which costs **a new initial
+  replication of every disk**. Members of a recovery plan are rolled back together, and the plan
+  is deleted first (the next cutover creates it again).
+- **committed**: refused (:class:`~ec2asr.errors.InvalidStateError`): the source is no longer
+  the primary once a failover is committed.
+
+Every step is journaled and checked against Azure and EC2 before it is taken, so a rollback
+interrupted part-way is finished by running it again.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from ec2asr.errors import Ec2AsrError, InvalidStateError
+from ec2asr.errors import AzureResourceNotFoundError, Ec2AsrError, InvalidStateError
 from ec2asr.events import EventKind
 from ec2asr.migration._observe import observe
 from ec2asr.migration._runtime import Live, Runtime
-from ec2asr.migration._steps import item_operation
+from ec2asr.migration._steps import item_key
+from ec2asr.migration.journal import Journal, MachineRecord
 from ec2asr.migration.plan import MigrationPlan
 from ec2asr.migration.report import MigrationReport
 from ec2asr.migration.stages import MachineStatus, Stage
@@ -17,94 +38,239 @@ from ec2asr.migration.stages import MachineStatus, Stage
 if TYPE_CHECKING:
     from ec2asr.migration.facade import Migration
 
+ROLLBACK_COST = (
+    "the failover was undone by disabling protection (a forward failover cannot be cancelled): "
+    "the next run enables replication again, with a new initial replication of every disk"
+)
 
-def rollback(
-    migration: Migration, rt: Runtime, plan: MigrationPlan, instance_ids: Iterable[str] | None
-) -> MigrationReport:
-    """Cancel the uncommitted failovers of the named (or all failed-over) machines.
+_CLEARED = {
+    "stop_requested_at": None,
+    "stopped_seen_at": None,
+    "recovery_plan": None,
+    "cutover": None,
+    "failover_point_checked": None,
+    "inflight": None,
+    "migration_completed": None,
+    "percent": None,
+    "health_warned": None,
+}
+
+
+def check_request(
+    journal: Journal, plan: MigrationPlan, instance_ids: Iterable[str] | None
+) -> list[MachineRecord]:
+    """The machines a rollback acts on, checked before anything is written anywhere.
 
     Raises:
-        InvalidStateError: A named machine is not failed over, or already committed.
+        InvalidInputError: ``instance_ids`` is not an iterable of ids.
+        InvalidStateError: A named machine is not in the plan, was never migrated, has nothing
+            to roll back, or was committed (the message says which and why).
     """
     wanted = None if instance_ids is None else set(instance_ids)
-    lives: list[Live] = []
-    for machine_plan in plan:
-        if wanted is not None and machine_plan.instance_id not in wanted:
-            continue
-        record = rt.journal.machine(machine_plan.instance_id)
-        if record is None:
-            if wanted is not None:
-                raise InvalidStateError(f"{machine_plan.instance_id} was never migrated")
-            continue
-        if record.stage >= Stage.COMMITTED:
-            if wanted is not None:
-                raise InvalidStateError(
-                    f"{machine_plan.instance_id} is {record.stage.value}: a committed failover "
-                    "cannot be rolled back"
-                )
-            continue
-        if record.stage < Stage.SOURCE_STOPPED and not record.data.get("stop_requested_at"):
-            if wanted is not None:
-                raise InvalidStateError(
-                    f"{machine_plan.instance_id} is {record.stage.value}: nothing to roll back"
-                )
-            continue
-        lives.append(Live(plan=machine_plan, record=record))
     if wanted is not None:
         unknown = wanted - {p.instance_id for p in plan}
         if unknown:
             raise InvalidStateError(f"not in the plan: {', '.join(sorted(unknown))}")
-        _whole_recovery_plans(rt, wanted)
+    chosen: list[MachineRecord] = []
+    for machine_plan in plan:
+        iid = machine_plan.instance_id
+        if wanted is not None and iid not in wanted:
+            continue
+        record = journal.machine(iid)
+        named = wanted is not None
+        if record is None:
+            if named:
+                raise InvalidStateError(f"{iid} was never migrated: nothing to roll back")
+            continue
+        if record.stage >= Stage.COMMITTED:
+            if named:
+                raise InvalidStateError(
+                    f"{iid} is {record.stage.value}: its failover was committed, so the EC2 "
+                    "instance is no longer the primary and cannot be rolled back to; fail back "
+                    "from Azure instead"
+                )
+            continue
+        if record.stage < Stage.SOURCE_STOPPED and not record.data.get("stop_requested_at"):
+            if named:
+                raise InvalidStateError(
+                    f"{iid} is {record.stage.value}: its source was never stopped, nothing to "
+                    "roll back"
+                )
+            continue
+        chosen.append(record)
+    if wanted is not None:
+        _whole_recovery_plans(journal, wanted)
+    return chosen
 
-    finished: list[Live] = []
-    rt.on_rollback = finished.append
+
+def rollback(
+    migration: Migration, rt: Runtime, plan: MigrationPlan, records: Sequence[MachineRecord]
+) -> MigrationReport:
+    """Roll back the machines :func:`check_request` chose (see the module docstring)."""
+    by_iid = {p.instance_id: p for p in plan}
+    lives = [Live(plan=by_iid[r.instance_id], record=r) for r in records]
     items = {i.name: i for i in rt.asr.list_protected_items()}
+    full: list[Live] = []
+    start_only: list[Live] = []
     for live in lives:
         live.item = items.get(live.iid)
-        failed_over = live.stage is Stage.FAILED_OVER or (
-            live.item is not None and live.item.allows("CancelFailover")
-        )
-        if failed_over:
-            rt.reach(live, Stage.FAILED_OVER, "rolling back")
-            item_operation(rt, live, "cancel-failover", "begin_cancel_failover")
+        item = live.item
+        undone = live.data.get("rollback_pending")
+        if item is None:
+            # No item: disabled already (a rollback interrupted after that step), or the
+            # machine was only stopped and its item vanished; either way the source starts.
+            (full if undone else start_only).append(live)
+        elif live.stage is Stage.FAILED_OVER or item.is_failed_over or item.failover_failed:
+            full.append(live)
         else:
-            finished.append(live)  # stopped (or stopping) but never failed over
+            start_only.append(live)
+    plans = sorted(
+        {str(live.data["recovery_plan"]) for live in full if live.data.get("recovery_plan")}
+    )
+    for name in plans:
+        _delete_plan(rt, name)
+    for live in full:
+        rt.update(live, data={"rollback_pending": True})
+    _deallocate(rt, [live for live in full if live.item is not None])
+    finished: list[Live] = [live for live in full if live.item is None]
+    rt.on_rollback = finished.append
+    for live in full:
+        if live.item is not None and live.status is not MachineStatus.FAILED:
+            rt.issue(
+                live,
+                "disable-replication",
+                lambda live=live: rt.asr.begin_disable_replication(item_key(rt, live)),  # type: ignore[misc]
+            )
     while rt.in_flight:
         elapsed = rt.tracker.wait()
         observe(rt, lives, elapsed)
-    ok = [live for live in finished if live.status is not MachineStatus.FAILED]
-    if ok:
-        try:
-            rt.control.start([live.iid for live in ok])
-        except Ec2AsrError as exc:
-            for live in ok:
-                rt.fail(live, exc, step="start-source")
-            ok = []
-    for live in ok:
-        times = dict(live.data.get("stage_times") or {})
-        rt.update(
-            live,
-            stage=Stage.TEST_CLEANED_UP,
-            status=MachineStatus.ROLLED_BACK,
-            data={"stop_requested_at": None, "stage_times": times, "recovery_plan": None},
-        )
-        rt.events.emit(
-            EventKind.STAGE_REACHED,
-            "rolled back: failover cancelled, source started again; replication continues",
-            instance_id=live.iid,
-            stage=Stage.TEST_CLEANED_UP.value,
-        )
+    ok_full = [live for live in finished if live.status is not MachineStatus.FAILED]
+    ok_start = [live for live in start_only if live.status is not MachineStatus.FAILED]
+    started = _start(rt, [*ok_full, *ok_start])
+    for live in ok_start:
+        if live.iid in started:
+            _back_to(rt, live, Stage.TEST_CLEANED_UP, {"rollback": _note(rt, live, full=False)})
+            rt.events.emit(
+                EventKind.STAGE_REACHED,
+                "rolled back: the source runs again; replication carries on",
+                instance_id=live.iid,
+                stage=Stage.TEST_CLEANED_UP.value,
+            )
+    for live in ok_full:
+        if live.iid in started:
+            note = _note(rt, live, full=True)
+            _back_to(rt, live, Stage.DISCOVERED, {"rollback": note, "rollback_pending": None})
+            rt.events.emit(
+                EventKind.STAGE_REACHED,
+                f"rolled back: Azure VM deallocated, protection disabled, source started; "
+                f"{ROLLBACK_COST}",
+                instance_id=live.iid,
+                stage=Stage.DISCOVERED.value,
+            )
     return migration.status()
 
 
-def _whole_recovery_plans(rt: Runtime, wanted: set[str]) -> None:
+def _note(rt: Runtime, live: Live, *, full: bool) -> dict[str, Any]:
+    note: dict[str, Any] = {"at": rt.now().isoformat(), "failed_over": full}
+    if full:
+        note["cost"] = ROLLBACK_COST
+        vm_id = live.item.azure_vm_id if live.item is not None else live.data.get("azure_vm_id")
+        vm_id = vm_id or live.data.get("rollback_vm_id")
+        note["azure_vm_id"] = vm_id
+        note["azure_vm_left"] = "deallocated" if vm_id else None
+    return note
+
+
+def _back_to(rt: Runtime, live: Live, stage: Stage, data: dict[str, Any]) -> None:
+    times = {k: v for k, v in dict(live.data.get("stage_times") or {}).items() if Stage(k) <= stage}
+    rt.update(
+        live,
+        stage=stage,
+        status=MachineStatus.ROLLED_BACK,
+        data={**_CLEARED, **data, "stage_times": times},
+    )
+
+
+def _delete_plan(rt: Runtime, name: str) -> None:
+    """Delete a recovery plan whose members are rolled back (journaled under ``plan:<name>``)."""
+    subject = f"plan:{name}"
+    step = rt.journal.begin_step(subject, "delete-recovery-plan")
+    try:
+        op = rt.asr.begin_delete_recovery_plan(name)
+        rt.journal.step_accepted(step.id, job_name=op.job_name, polling_url=op.polling_url)
+        op.wait()
+    except AzureResourceNotFoundError:
+        pass  # deleted by an earlier, interrupted rollback
+    except Ec2AsrError as exc:
+        rt.journal.end_step(step.id, succeeded=False, error=str(exc))
+        raise
+    rt.journal.end_step(step.id, succeeded=True)
+    rt.events.emit(EventKind.INFO, f"recovery plan {name} deleted (its members roll back)")
+
+
+def _deallocate(rt: Runtime, lives: Sequence[Live]) -> None:
+    """Deallocate every failed-over VM that runs (all requests first, then the waits)."""
+    waiting = []
+    for live in lives:
+        vm_id = live.item.azure_vm_id if live.item is not None else None
+        if not vm_id:
+            continue
+        rt.update(live, data={"rollback_vm_id": vm_id})
+        step = rt.journal.begin_step(live.iid, "deallocate-vm", detail={"vm_id": vm_id})
+        try:
+            state = rt.asr.get_virtual_machine_power_state(vm_id)
+            if state is None or state in ("deallocated", "deallocating"):
+                rt.journal.end_step(step.id, succeeded=True, detail={"state": state})
+                continue
+            op = rt.asr.begin_deallocate_virtual_machine(vm_id)
+            rt.journal.step_accepted(step.id, polling_url=op.polling_url)
+            waiting.append((live, step, op))
+        except Ec2AsrError as exc:
+            rt.journal.end_step(step.id, succeeded=False, error=str(exc))
+            rt.fail(live, exc, step="deallocate-vm")
+    for live, step, op in waiting:
+        try:
+            op.wait()
+            if op.status() != "Succeeded":
+                raise InvalidStateError(f"deallocating {live.iid}'s Azure VM ended {op.status()}")
+        except Ec2AsrError as exc:
+            rt.journal.end_step(step.id, succeeded=False, error=str(exc))
+            rt.fail(live, exc, step="deallocate-vm")
+            continue
+        rt.journal.end_step(step.id, succeeded=True, detail={"state": "deallocated"})
+        rt.events.emit(
+            EventKind.INFO,
+            "the failed-over Azure VM is deallocated (kept for inspection)",
+            instance_id=live.iid,
+            stage=live.stage.value,
+        )
+
+
+def _start(rt: Runtime, lives: Sequence[Live]) -> set[str]:
+    """Start the sources again (one StartInstances); the ids started."""
+    if not lives:
+        return set()
+    step_ids = {live.iid: rt.journal.begin_step(live.iid, "start-source").id for live in lives}
+    try:
+        rt.control.start([live.iid for live in lives])
+    except Ec2AsrError as exc:
+        for live in lives:
+            rt.journal.end_step(step_ids[live.iid], succeeded=False, error=str(exc))
+            rt.fail(live, exc, step="start-source")
+        return set()
+    for live in lives:
+        rt.journal.end_step(step_ids[live.iid], succeeded=True)
+    return {live.iid for live in lives}
+
+
+def _whole_recovery_plans(journal: Journal, wanted: set[str]) -> None:
     """Machines failed over together by a recovery plan are rolled back together.
 
     Raises:
         InvalidStateError: Some members of a recovery plan are named and others are not.
     """
     plans: dict[str, set[str]] = {}
-    for record in rt.journal.machines():
+    for record in journal.machines():
         name = record.data.get("recovery_plan")
         if name and Stage.SOURCE_STOPPED <= record.stage < Stage.COMMITTED:
             plans.setdefault(str(name), set()).add(record.instance_id)
@@ -116,3 +282,29 @@ def _whole_recovery_plans(rt: Runtime, wanted: set[str]) -> None:
                 f"them back together (name them all, or none); not named: "
                 f"{', '.join(sorted(members - named))}"
             )
+
+
+def change_point(
+    migration: Migration, rt: Runtime, plan: MigrationPlan, instance_id: str, point_id: str
+) -> MigrationReport:
+    """Fail a failed-over, uncommitted machine over to another recovery point instead."""
+    record = rt.journal.machine(instance_id)
+    machine_plan = next((p for p in plan if p.instance_id == instance_id), None)
+    if record is None or machine_plan is None:
+        raise InvalidStateError(f"{instance_id} is not a machine of this migration")
+    if record.stage is not Stage.FAILED_OVER:
+        raise InvalidStateError(
+            f"{instance_id} is {record.stage.value}: the recovery point can be changed only "
+            "after a failover and before its commit"
+        )
+    live = Live(plan=machine_plan, record=record)
+    if rt.issue(
+        live,
+        "change-recovery-point",
+        lambda: rt.asr.begin_change_recovery_point(item_key(rt, live), point_id),
+        detail={"recovery_point_id": point_id},
+    ):
+        while rt.in_flight:
+            elapsed = rt.tracker.wait()
+            observe(rt, [live], elapsed)
+    return migration.status()

@@ -60,6 +60,7 @@ class RunOptions:
     recovery_plan: RecoveryPlanSpec | None = None
     discovery_timeout: float = 3600.0
     timeout: float | None = None
+    drain_timeout: float = 3600.0
 
 
 @attrs.define
@@ -72,6 +73,7 @@ class Live:
     item: ProtectedItem | None = None
     discovered: DiscoveredMachine | None = None
     waited: float = 0.0
+    drain_since: datetime | None = None
 
     @property
     def iid(self) -> str:
@@ -187,7 +189,7 @@ class Runtime:
             self.on_plan_operation(subject, op)
 
     def rollback_finished(self, live: Live) -> None:
-        """A failover cancellation ended (handled by rollback)."""
+        """A rollback's disable-protection ended (handled by rollback)."""
         if self.on_rollback is not None:
             self.on_rollback(live)
 

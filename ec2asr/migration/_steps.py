@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from ec2asr.azure._protection import EnableReplicationRequest, ItemKey
 from ec2asr.errors import Ec2AsrError, MobilityError
 from ec2asr.events import EventKind
+from ec2asr.migration import _cutover
 from ec2asr.migration._runtime import Live, Runtime
 from ec2asr.migration.stages import MachineStatus, Stage
 from ec2asr.mobility.base import InstallContext, InstallState
@@ -74,13 +74,17 @@ def act(rt: Runtime, lives: Sequence[Live], target: TargetSettings) -> None:
                     "and fail over",
                     person=True,
                 )
-            elif rt.options.recovery_plan is None:
+            elif rt.options.recovery_plan is None and not _cutover.leftover_vm(rt, live):
                 to_stop.append(live)
         elif stage is Stage.SOURCE_STOPPED and rt.can_issue():
             if rt.options.recovery_plan is None:
                 failover_when_ready(rt, live)
-        elif stage is Stage.FAILED_OVER and rt.can_issue():
-            if rt.options.recovery_plan is None or live.data.get("recovery_plan") is None:
+        elif stage is Stage.FAILED_OVER:
+            if not live.data.get("failover_point_checked"):
+                _cutover.record_failover_point(rt, live)
+            elif rt.can_issue() and (
+                rt.options.recovery_plan is None or live.data.get("recovery_plan") is None
+            ):
                 item_operation(rt, live, "commit", "begin_commit_failover")
         elif stage is Stage.COMMITTED:
             if live.data.get("migration_completed"):
@@ -274,28 +278,27 @@ def stop_sources(rt: Runtime, lives: list[Live]) -> None:
 
 
 def failover_when_ready(rt: Runtime, live: Live) -> None:
-    """Fail over once a recovery point taken after the stop request exists."""
-    item = live.item
-    stop_at = live.data.get("stop_requested_at")
-    if item is None or not stop_at or item.last_recovery_point_time is None:
+    """Fail over to "Latest" once every write made before the stop reached Azure (see
+    :mod:`ec2asr.migration._cutover`)."""
+    if _cutover.drained(rt, live) is not True:
         return
-    if item.last_recovery_point_time < datetime.fromisoformat(str(stop_at)):
-        rt.wait_for(live, "waiting for a recovery point taken after the stop", person=False)
-        return
-    point = item.last_recovery_point_id
+    item, stop = live.item, _cutover.stop_time(live)
+    assert item is not None
+    assert stop is not None
+    evidence = _cutover.evidence(item, stop, rt.now())
     rt.update(
         live,
         data={
-            "failover_recovery_point_id": point,
-            "failover_recovery_point_time": item.last_recovery_point_time.isoformat(),
+            "cutover": evidence,
             "rpo_at_failover_seconds": item.last_rpo_seconds,
+            "failover_point_checked": None,
         },
     )
     rt.issue(
         live,
         "unplanned-failover",
-        lambda: rt.asr.begin_unplanned_failover(item_key(rt, live), recovery_point_id=point),
-        detail={"recovery_point_id": point},
+        lambda: rt.asr.begin_unplanned_failover(item_key(rt, live), recovery_point_id=None),
+        detail={"recovery_point": "Latest", "why": _cutover.WHY_LATEST},
     )
 
 

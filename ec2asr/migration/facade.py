@@ -23,6 +23,7 @@ from ec2asr.errors import (
     CutoverNotConfirmedError,
     Ec2AsrError,
     InvalidInputError,
+    InvalidStateError,
 )
 from ec2asr.events import EventDispatcher, EventKind, MigrationEvent
 from ec2asr.migration import _reconcile, _recovery_plan
@@ -260,6 +261,7 @@ class Migration:
         recovery_plan: RecoveryPlanSpec | None = None,
         timeout: float | None = None,
         discovery_timeout: float = 3600.0,
+        drain_timeout: float = 3600.0,
         only_from: Stage | None = None,
     ) -> MigrationReport:
         """Drive every machine of the plan that is not blocked up to ``until``.
@@ -276,6 +278,10 @@ class Migration:
             timeout: Return after waiting this many seconds (the work stays resumable).
             discovery_timeout: Fail a machine the appliance has not discovered this long after
                 its agent was installed.
+            drain_timeout: At cutover, how long (seconds) to wait after the source stopped for
+                every write it made to reach Azure before failing the machine with
+                :class:`~ec2asr.errors.DataPendingError` (it is never failed over with data
+                still pending; it stays stopped).
             only_from: Touch only machines that already reached this stage.
 
         Returns:
@@ -287,6 +293,14 @@ class Migration:
             AzureError: Fleet-wide preparation failed (per-machine failures are recorded instead).
         """
         _check_confirmation(confirm_cutover)
+        for label, value in (
+            ("discovery_timeout", discovery_timeout),
+            ("drain_timeout", drain_timeout),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise InvalidInputError(
+                    f"{label} must be a positive number of seconds, not {value!r}"
+                )
         if not isinstance(until, Stage):
             raise InvalidInputError("until must be a Stage")
         if test_migration and until > Stage.PROTECTED and not self.target.test_network_id:
@@ -305,6 +319,7 @@ class Migration:
             recovery_plan=recovery_plan,
             discovery_timeout=discovery_timeout,
             timeout=timeout,
+            drain_timeout=drain_timeout,
         )
         rt = self._runtime(options, fleet, total=len(members))
         lives = []
@@ -446,17 +461,67 @@ class Migration:
     def rollback(
         self, plan: MigrationPlan, *, instance_ids: Iterable[str] | None = None
     ) -> MigrationReport:
-        """Before commit: cancel the failover and start the source instance again.
+        """Before commit, undo a cutover the way the modernized ASR stack allows.
+
+        A source that was stopped but not failed over is started again (replication carries
+        on). A failed-over (uncommitted) machine cannot have its failover cancelled: its Azure
+        VM is deallocated (kept for inspection), protection is disabled and the source started
+        again; the next :meth:`run` re-enables replication, **which costs a new initial
+        replication**. Recovery-plan members are rolled back together. Everything is checked
+        before anything is written; an interrupted rollback is finished by calling it again.
+
+        Args:
+            plan: The migration's plan.
+            instance_ids: The machines to roll back (default: every machine that can be).
 
         Raises:
-            InvalidStateError: A named machine is not failed over (or already committed).
+            InvalidInputError: ``plan`` or ``instance_ids`` is not of the right type.
+            InvalidStateError: A named machine is not in the plan, was never migrated or
+                stopped, or its failover was committed (then the source is no longer the
+                primary); or only some members of a recovery plan are named.
             JournalLockedError: Another process drives this journal.
         """
-        from ec2asr.migration._rollback import rollback
+        from ec2asr.migration._rollback import check_request, rollback
 
+        if not isinstance(plan, MigrationPlan):
+            raise InvalidInputError(f"plan must be a MigrationPlan, not {type(plan).__name__}")
+        if isinstance(instance_ids, str):
+            raise InvalidInputError("instance_ids must be a list of instance ids, not one string")
+        self.journal.open()
+        records = check_request(self.journal, plan, instance_ids)  # refuse before any write
         fleet = self.prepare(plan)
         rt = self._runtime(RunOptions(until=Stage.COMPLETED), fleet, total=len(plan))
-        return rollback(self, rt, plan, instance_ids)
+        return rollback(self, rt, plan, records)
+
+    def change_recovery_point(
+        self, plan: MigrationPlan, instance_id: str, recovery_point_id: str
+    ) -> MigrationReport:
+        """After a failover and before its commit, move a machine's Azure VM to another of its
+        recovery points (ASR's ``ChangePit``; list them with
+        ``asr.list_recovery_points``). The next run journals the new point and commits.
+
+        Raises:
+            InvalidInputError: ``recovery_point_id`` is empty.
+            InvalidStateError: The machine is not failed over (or already committed).
+            JournalLockedError: Another process drives this journal.
+        """
+        from ec2asr.migration._rollback import change_point
+
+        if not isinstance(recovery_point_id, str) or "/recoveryPoints/" not in recovery_point_id:
+            raise InvalidInputError(
+                f"recovery_point_id must be a recovery point's ARM id, not {recovery_point_id!r}"
+            )
+        self.journal.open()
+        record = self.journal.machine(instance_id)
+        if record is None or record.stage is not Stage.FAILED_OVER:
+            stage = record.stage.value if record is not None else "never migrated"
+            raise InvalidStateError(
+                f"{instance_id} is {stage}: the recovery point can be changed only after a "
+                "failover and before its commit"
+            )
+        fleet = self.prepare(plan)
+        rt = self._runtime(RunOptions(until=Stage.FAILED_OVER), fleet, total=1)
+        return change_point(self, rt, plan, instance_id, recovery_point_id)
 
     def abort(self) -> tuple[str, ...]:
         """Stop using temporary network access: revoke every security-group rule this migration

@@ -28,6 +28,12 @@ class MachineReport:
         status: How it is doing.
         stage_times: When it reached each stage (UTC).
         rpo_at_failover_seconds: ASR's RPO when it failed over, if it did.
+        failover_recovery_point_id: The recovery point it failed over to ("Latest" processed
+            into a point of its own), read back from the item's recoveryPoints.
+        data_loss_window_seconds: How long before the stop request that point's last write
+            was: 0 means every write made before the stop is in Azure; None when unknown.
+        rolled_back: What the last rollback did and cost (``failed_over``, ``cost``,
+            ``azure_vm_id`` of the VM it left deallocated), if there was one.
         azure_vm_id: The Azure VM's ARM id, once known.
         error: The last permanent error (class name and message), if any.
         waiting: What it waits for, if anything.
@@ -39,6 +45,9 @@ class MachineReport:
     status: MachineStatus
     stage_times: tuple[tuple[str, datetime], ...] = ()
     rpo_at_failover_seconds: int | None = None
+    failover_recovery_point_id: str | None = None
+    data_loss_window_seconds: float | None = None
+    rolled_back: dict[str, Any] | None = attrs.field(default=None, hash=False)
     azure_vm_id: str | None = None
     error: str | None = None
     waiting: str | None = None
@@ -67,11 +76,27 @@ class MachineReport:
             status=record.status,
             stage_times=times,
             rpo_at_failover_seconds=data.get("rpo_at_failover_seconds"),
+            failover_recovery_point_id=data.get("failover_recovery_point_id"),
+            data_loss_window_seconds=data.get("data_loss_window_seconds"),
+            rolled_back=dict(data["rollback"]) if isinstance(data.get("rollback"), dict) else None,
             azure_vm_id=data.get("azure_vm_id"),
             error=error,
             waiting=waiting,
             target_vm_name=target.get("vm_name") if isinstance(target, dict) else None,
         )
+
+    @property
+    def note(self) -> str:
+        """What a person should know first: the error, the wait, a rollback's cost, the VM."""
+        if self.error or self.waiting:
+            return str(self.error or self.waiting)
+        if self.status is MachineStatus.ROLLED_BACK and self.rolled_back:
+            if self.rolled_back.get("failed_over"):
+                vm = self.rolled_back.get("azure_vm_id")
+                left = f"; Azure VM {vm} left deallocated (delete it)" if vm else ""
+                return f"rolled back: {self.rolled_back.get('cost')}{left}"
+            return "rolled back: the source runs again; replication carries on"
+        return self.azure_vm_id or self.target_vm_name or ""
 
     @property
     def duration_seconds(self) -> float | None:
@@ -90,6 +115,9 @@ class MachineReport:
             "stage_times": {stage: at.isoformat() for stage, at in self.stage_times},
             "duration_seconds": self.duration_seconds,
             "rpo_at_failover_seconds": self.rpo_at_failover_seconds,
+            "failover_recovery_point_id": self.failover_recovery_point_id,
+            "data_loss_window_seconds": self.data_loss_window_seconds,
+            "rolled_back": self.rolled_back,
             "azure_vm_id": self.azure_vm_id,
             "target_vm_name": self.target_vm_name,
             "error": self.error,
@@ -172,7 +200,7 @@ class MigrationReport:
         lines = [header, "-" * len(header)]
         for m in self.machines:
             rpo = "-" if m.rpo_at_failover_seconds is None else f"{m.rpo_at_failover_seconds}s"
-            note = m.error or m.waiting or m.azure_vm_id or m.target_vm_name or ""
+            note = m.note
             lines.append(
                 f"{m.instance_id:<20} {(m.name or '-')[:16]:<16} {m.stage.value:<16} "
                 f"{m.status.value:<12} {_duration(m.duration_seconds):>7} {rpo:>7}  {note}"
@@ -201,7 +229,7 @@ class MigrationReport:
             colour = {"failed": "#c62828", "blocked": "#9e9e9e", "done": "#2e7d32"}.get(
                 m.status.value, "inherit"
             )
-            note = m.error or m.waiting or m.azure_vm_id or ""
+            note = m.note
             rows.append(
                 "<tr>"
                 f"<td>{html.escape(m.instance_id)}</td><td>{html.escape(m.name or '')}</td>"

@@ -110,3 +110,14 @@ def ec2asr_rules(sandbox: Sandbox) -> list[str]:
                     if (ip.get("Description") or "").startswith("ec2asr lease"):
                         found.append(f"{group['GroupId']} {ip['CidrIp']} {perm.get('FromPort')}")
     return found
+
+
+def delete_vm(sandbox: Sandbox, vm_id: str) -> None:
+    """What a person does in the portal after a rollback: delete the VM it left, deallocated."""
+    from azure.core.rest import HttpRequest
+
+    client = sandbox.emulator.asr_management_client()
+    response = client.send_request(HttpRequest("DELETE", f"{vm_id}?api-version=2024-07-01"))
+    assert response.status_code == 202
+    sandbox.emulator.advance(120)
+    assert sandbox.emulator.virtual_machine(vm_id) is None

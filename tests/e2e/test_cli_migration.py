@@ -17,7 +17,7 @@ from ec2asr import _migrate_cli
 from ec2asr.aws.leases import LEASE_DESCRIPTION_PREFIX
 from ec2asr.cli import main
 from ec2asr.testing import Sandbox
-from tests.e2e._migration import TARGET, fast_sandbox, sim_sleep, writes_by_item
+from tests.e2e._migration import TARGET, delete_vm, fast_sandbox, sim_sleep, writes_by_item
 
 pytestmark = pytest.mark.e2e
 
@@ -192,7 +192,10 @@ def test_rollback_abort_and_cut_over_again(
     assert report[win]["status"] == "rolled-back"
     assert report[rhel]["stage"] == "failed-over"
     assert states(sandbox, [win])[win] in ("pending", "running")
-    assert "failoverCancel" in writes_by_item(sandbox)[win]
+    assert "failoverCancel" not in writes_by_item(sandbox)[win]
+    assert report[win]["stage"] == "discovered"  # replication starts over on the next run
+    assert "new initial replication" in report[win]["rolled_back"]["cost"]
+    delete_vm(sandbox, report[win]["rolled_back"]["azure_vm_id"])
 
     code, out, _ = cli(capsys, "abort", "--config", config)
     assert code == 0

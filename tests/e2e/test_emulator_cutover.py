@@ -1,11 +1,10 @@
 """Cutover in the sandbox: the ASR emulator reads each source's power state from moto, so a
-cutover that stops the EC2 instance and waits for a recovery point taken after the stop request
-is told apart from one that loses data (``emulator.failovers``)."""
+cutover that stops the EC2 instance and waits until no data is pending before failing over to
+"Latest" is told apart from one that loses data (``emulator.failovers``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -58,10 +57,15 @@ def _failover(sandbox: Sandbox, client: Any, instance_id: str, point_id: str | N
     return finish(sandbox.emulator, items.begin_unplanned_failover(*args, instance_id, body))
 
 
-def _last_point(sandbox: Sandbox, client: Any, instance_id: str) -> tuple[datetime, str]:
+def _pending(sandbox: Sandbox, client: Any, instance_id: str) -> tuple[float, Any]:
+    """Data pending on every disk (MB) and the agent's last heartbeat."""
     items, args = items_api(sandbox.emulator, client)
     details = items.get(*args, instance_id).properties.provider_specific_details
-    return details.last_recovery_point_received, details.last_recovery_point_id
+    pending = sum(
+        d.data_pending_at_source_agent_in_mb + d.data_pending_in_log_data_store_in_mb
+        for d in details.protected_disks
+    )
+    return pending, details.mobility_agent_details.last_heartbeat_utc
 
 
 def test_sandbox_now_is_the_emulators_clock(sandbox: Sandbox) -> None:
@@ -90,57 +94,67 @@ def test_the_oracle_reads_each_instances_power_state_from_moto(
     assert not oracle.source_running(stopped)
 
 
-def test_cutover_stop_wait_fail_over_is_lossless_and_skipping_the_stop_is_not(
+def test_latest_after_the_data_drained_is_lossless_and_before_it_is_not(
     sandbox: Sandbox, client: Any, protected: list[str]
 ) -> None:
     emulator = sandbox.emulator
     careful, hasty = protected
     ec2 = sandbox.ec2_session.client("ec2")
     emulator.advance(131)  # off the 5-minute grid
-    before_time, _ = _last_point(sandbox, client, careful)
+    pending, _ = _pending(sandbox, client, careful)
+    assert pending > 0  # a running source always has data on its way
 
     requested = sandbox.now()  # what ec2asr records, on the migration's injected clock
-    ec2.stop_instances(InstanceIds=[careful])
-    emulator.advance(30)
-    point_time, point_id = _last_point(sandbox, client, careful)
-    assert before_time < requested <= point_time  # the shutdown point
-    _failover(sandbox, client, careful, point_id)
+    ec2.stop_instances(InstanceIds=[careful, hasty])
+    _pending(sandbox, client, careful)  # the emulator sees both stopped now
+    _pending(sandbox, client, hasty)
+    _failover(sandbox, client, hasty, None)  # "Latest" at once: the agent is still sending
+    emulator.advance(300)
+    pending, heartbeat = _pending(sandbox, client, careful)
+    assert pending == 0
+    assert heartbeat > requested
+    _failover(sandbox, client, careful, None)
 
-    _failover(sandbox, client, hasty, None)  # still running: data written after it is lost
-
-    lossless, lossy = emulator.failovers
+    lossy, lossless = [f for f in emulator.failovers if f.kind == "unplanned"]
     assert isinstance(lossless, FailoverRecord)
-    assert (lossless.item, lossless.recovery_point_id, lossless.data_loss) == (
-        careful,
-        point_id,
-        False,
+    assert (lossless.item, lossless.latest, lossless.data_loss) == (careful, True, False)
+    assert lossless.data_loss_seconds == 0
+    assert lossless.recovery_point_time >= requested
+    assert (lossy.item, lossy.source_running, lossy.data_loss) == (hasty, False, True)
+    assert lossy.data_loss_seconds > 0
+    assert lossy.pending_at_source_mb > 0
+    # No recovery point was invented at the shutdown: before the failovers, the newest listed
+    # point of the careful machine was older than the stop.
+    _, args = items_api(emulator, client)
+    times = sorted(
+        p.properties.recovery_point_time
+        for p in client.recovery_points.list_by_replication_protected_items(*args, careful)
     )
-    assert lossless.source_stopped_at == point_time
-    assert (lossy.item, lossy.source_running, lossy.data_loss) == (hasty, True, True)
+    assert times[-1] == lossless.recovery_point_time  # the failover's own point
+    assert times[-2] < requested
 
 
-def test_rollback_cancel_and_start_resumes_replication(
+def test_a_forward_failover_cannot_be_cancelled_and_replication_does_not_resume(
     sandbox: Sandbox, client: Any, protected: list[str]
 ) -> None:
+    from azure.core.exceptions import HttpResponseError
+
     emulator = sandbox.emulator
     instance_id = protected[0]
     ec2 = sandbox.ec2_session.client("ec2")
     ec2.stop_instances(InstanceIds=[instance_id])
-    emulator.advance(60)
-    shutdown, point_id = _last_point(sandbox, client, instance_id)
-    _failover(sandbox, client, instance_id, point_id)
-    items, args = items_api(emulator, client)
-    finish(emulator, items.begin_failover_cancel(*args, instance_id))
-    emulator.advance(3600)
-    assert _last_point(sandbox, client, instance_id)[0] == shutdown
-    item = items.get(*args, instance_id)
-    assert "78174" in [e.error_code for e in item.properties.health_errors]
-    ec2.start_instances(InstanceIds=[instance_id])
-    items.get(*args, instance_id)  # the emulator sees it running again
-    restarted = sandbox.now()
+    _pending(sandbox, client, instance_id)
     emulator.advance(600)
-    latest, _ = _last_point(sandbox, client, instance_id)
-    assert (latest - restarted).total_seconds() == 600
+    item = _failover(sandbox, client, instance_id, None)
+    assert "CancelFailover" not in item.properties.allowed_operations
+    assert {"Commit", "ChangePit", "CompleteMigration"} <= set(item.properties.allowed_operations)
+    items, args = items_api(emulator, client)
+    with pytest.raises(HttpResponseError) as refused:
+        items.begin_failover_cancel(*args, instance_id).result()
+    assert refused.value.status_code == 400
+    # Starting the source again does not resume replication: the item stays failed over.
+    ec2.start_instances(InstanceIds=[instance_id])
+    emulator.advance(3600)
     item = items.get(*args, instance_id)
-    assert "78174" not in [e.error_code for e in item.properties.health_errors]
-    assert item.properties.provider_specific_details.last_rpo_in_seconds == 0
+    assert item.properties.protection_state == "UnplannedFailoverCommitPendingStatesBegin"
+    assert item.properties.provider_specific_details.last_rpo_in_seconds is None

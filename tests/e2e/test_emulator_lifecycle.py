@@ -150,7 +150,7 @@ def test_whole_inmage_rcm_lifecycle(emulator: AsrEmulator) -> None:
         items.begin_test_failover(*args, spec.instance_id, tfo)
         .result()
         .properties.test_failover_state
-        == "TestFailoverCompleted"
+        == "WaitingForCompletion"
     )
     assert (
         items.begin_test_failover_cleanup(

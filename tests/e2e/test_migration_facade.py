@@ -13,7 +13,14 @@ from ec2asr.events import EventKind, MigrationEvent
 from ec2asr.migration.plan import RecoveryPlanSpec
 from ec2asr.migration.stages import MachineStatus, Stage
 from ec2asr.testing import Sandbox
-from tests.e2e._migration import AgentsByHand, fast_sandbox, make_migration, writes_by_item
+from tests.e2e._migration import (
+    TARGET,
+    AgentsByHand,
+    delete_vm,
+    fast_sandbox,
+    make_migration,
+    writes_by_item,
+)
 
 PROFILES = ["win2016", "win2019", "rhel67"]
 
@@ -162,16 +169,45 @@ def test_rollback_before_commit(tmp_path: Path) -> None:
             report = migration.run(plan, until=Stage.FAILED_OVER, confirm_cutover=True)
             assert report[iid].stage is Stage.FAILED_OVER
             assert _states(sandbox, [iid])[iid] == "stopped"
+            (failover,) = [f for f in sandbox.emulator.failovers if f.kind == "unplanned"]
+            vm = sandbox.emulator.virtual_machine(
+                f"{TARGET.resource_group_id}/providers/Microsoft.Compute/virtualMachines/web-01"
+            )
+            assert vm is not None
+            assert vm.power_state(sandbox.now()) == "running"
+
             report = migration.rollback(plan)
-            assert report[iid].status is MachineStatus.ROLLED_BACK
+            machine = report[iid]
+            assert machine.status is MachineStatus.ROLLED_BACK
+            # No CancelFailover (the modernized stack has none for a forward failover): the VM
+            # is deallocated, protection disabled, the source started; replication starts over.
+            assert machine.stage is Stage.DISCOVERED
             assert _states(sandbox, [iid])[iid] in ("pending", "running")
-            assert "failoverCancel" in writes_by_item(sandbox)[iid]
-            # Cut over again later: it works and commits once.
+            ops = writes_by_item(sandbox)[iid]
+            assert "failoverCancel" not in ops
+            assert ops.count("remove") == 1
+            assert vm.power_state(sandbox.now()) == "deallocated"
+            assert machine.rolled_back is not None
+            assert "new initial replication" in machine.note
+            assert vm.id in machine.note
+            item_names = {i.name for i in migration.asr.list_protected_items()}
+            assert iid not in item_names
+
+            # Cutting over again first waits for a person: the old VM would clash.
+            report = migration.run(plan, confirm_cutover=True)
+            assert report[iid].stage is Stage.TEST_CLEANED_UP
+            assert report[iid].status is MachineStatus.WAITING
+            assert vm.id in (report[iid].waiting or "")
+            assert writes_by_item(sandbox)[iid].count("unplannedFailover") == 1
+            delete_vm(sandbox, vm.id)
             report = migration.run(plan, confirm_cutover=True)
             assert report[iid].stage is Stage.COMPLETED
         ops = writes_by_item(sandbox)[iid]
+        assert ops.count("PUT") == 2  # replication enabled again: a new initial replication
         assert ops.count("unplannedFailover") == 2
         assert ops.count("failoverCommit") == 1
+        assert failover.latest
+        assert not any(f.data_loss for f in sandbox.emulator.failovers if f.kind == "unplanned")
 
 
 def test_one_failure_does_not_stop_the_others(tmp_path: Path) -> None:

@@ -64,6 +64,8 @@ def test_writes_hold_one_enable_failover_and_commit_per_machine(
     ufo = {"properties": {"providerSpecificDetails": {"instanceType": "InMageRcm"}}}
     for spec in specs:
         power.stopped.add(spec.instance_id)
+        items.get(*args, spec.instance_id)  # seen stopped
+        emulator.advance(300)  # its agent's last data is sent and processed
         finish(emulator, items.begin_unplanned_failover(*args, spec.instance_id, ufo))
         with pytest.raises(HttpResponseError):  # a second failover is refused
             items.begin_unplanned_failover(*args, spec.instance_id, ufo)
@@ -132,12 +134,14 @@ def test_a_plan_cutover_after_stopping_every_source_loses_nothing(
         power.stopped.add(item.name)
         items.get(*args, item.name)
         stopped[item.name] = emulator.now()
-    finish(emulator, _plan_failover(emulator, client, "LatestProcessed"))
+    emulator.advance(300)  # every agent sent its last data; the appliance processed it
+    finish(emulator, _plan_failover(emulator, client, "Latest"))
     records = emulator.failovers
     assert [(r.item, r.kind, r.recovery_plan) for r in records] == [
         (i.name, "unplanned", "wave1") for i in protected
     ]
     for record in records:
+        assert record.latest
         assert record.recovery_point_time == stopped[record.item]
         assert record.source_stopped_at == stopped[record.item]
         assert record.data_loss is False
@@ -172,6 +176,22 @@ def test_a_plan_failover_honours_the_recovery_point_type(
         assert point.properties.recovery_point_type == "AppConsistent"
         assert record.recovery_point_time < record.source_stopped_at  # type: ignore[operator]
         assert record.data_loss is True
+
+
+def test_latest_processed_right_after_the_stops_loses_what_was_in_flight(
+    emulator: AsrEmulator, client: Any, plan: tuple[Power, list[Any]]
+) -> None:
+    power, protected = plan
+    items, args = items_api(emulator, client)
+    for item in protected:
+        power.stopped.add(item.name)
+        items.get(*args, item.name)
+    finish(emulator, _plan_failover(emulator, client, "LatestProcessed"))
+    for record in emulator.failovers:
+        assert not record.latest
+        assert record.recovery_point_time < record.source_stopped_at  # type: ignore[operator]
+        assert record.data_loss is True
+        assert record.data_loss_seconds > 0
 
 
 def test_a_plan_test_failover_is_audited_without_loss(

@@ -104,7 +104,7 @@ def test_cancel_restart_of_a_failed_job(emulator: AsrEmulator, client: Any, poli
     assert restarted.name != failed.name
     assert restarted.properties.state == "Succeeded"
     assert (
-        items.get(*args, spec.instance_id).properties.test_failover_state == "TestFailoverCompleted"
+        items.get(*args, spec.instance_id).properties.test_failover_state == "WaitingForCompletion"
     )
 
 

@@ -43,7 +43,7 @@ def test_202_has_async_operation_location_and_integer_retry_after(
     assert "/replicationOperationResults/" in first.headers["Location"]
     assert first.headers["Retry-After"] == "0"
     result = finish(emulator, poller)
-    assert result.properties.test_failover_state == "TestFailoverCompleted"
+    assert result.properties.test_failover_state == "WaitingForCompletion"
     assert any(
         r.status_code == 200 and "replicationOperationResults" in r.request.url for r in responses
     )
@@ -140,7 +140,7 @@ def test_poller_resumes_from_continuation_token_on_a_fresh_client(
     )
     item = resumed.result()
     assert item.name == linux_spec().instance_id
-    assert item.properties.test_failover_state == "TestFailoverCompleted"
+    assert item.properties.test_failover_state == "WaitingForCompletion"
     # The resumed poller did not start a second test failover.
     assert sum(1 for w in emulator.writes if w.operation.endswith("_TestFailover")) == 1
 

@@ -58,6 +58,11 @@ def test_initial_replication_follows_disk_sizes_and_bandwidth(
     ]
     details = item.properties.provider_specific_details
     assert details.initial_replication_progress_percentage == 100
+    # The first point is listed once its data was received (30 s) and processed (120 s).
+    assert details.last_recovery_point_id is None
+    emulator.advance(150)
+    item = _get(emulator, client, spec.instance_id)
+    details = item.properties.provider_specific_details
     assert details.last_recovery_point_id is not None
     assert {d.disk_state for d in details.protected_disks} == {"Protected"}
     # No test failover yet: ASR's 161011 warning.
@@ -94,7 +99,7 @@ def test_recovery_points_every_five_minutes_and_app_consistent_per_policy(
     ).total_seconds()
     assert span <= 24 * 3600  # retention of the policy
     details = items.get(*args, spec.instance_id).properties.provider_specific_details
-    assert details.last_rpo_in_seconds < 300
+    assert 150 <= details.last_rpo_in_seconds < 300 + 150  # the grid, behind by the lags
     assert details.last_recovery_point_id.endswith(points[0].name)
     single = client.recovery_points.get(*args, spec.instance_id, points[3].name)
     assert single.properties.recovery_point_time == points[3].properties.recovery_point_time
@@ -110,12 +115,15 @@ def test_test_failover_cleanup_failover_commit_complete_migration(
     poller = items.begin_test_failover(*args, name, TFO)
     assert _get(emulator, client, name).properties.test_failover_state == "TestFailoverInitiated"
     item = finish(emulator, poller)
-    assert item.properties.test_failover_state == "TestFailoverCompleted"
-    assert item.properties.allowed_operations == [
-        "UnplannedFailover",
-        "DisableProtection",
-        "TestFailoverCleanup",
-    ]
+    # As in the official example ReplicationProtectedItems_TestFailover.json: only the cleanup,
+    # and the test failover stays the current scenario until then.
+    assert item.properties.test_failover_state == "WaitingForCompletion"
+    assert item.properties.test_failover_state_description == "Waiting for user input"
+    assert item.properties.allowed_operations == ["TestFailoverCleanup"]
+    assert item.properties.current_scenario.scenario_name == "TestFailover"
+    with pytest.raises(HttpResponseError) as refused:
+        items.begin_unplanned_failover(*args, name, UFO)
+    assert refused.value.status_code == 400
     assert item.properties.last_successful_test_failover_time is not None
     assert item.properties.health_errors == []
     poller = items.begin_test_failover_cleanup(*args, name, {"properties": {"comments": "ok"}})
@@ -148,11 +156,12 @@ def test_test_failover_cleanup_failover_commit_complete_migration(
     assert item.properties.protection_state_description == "Failover completed"
     assert item.properties.active_location == "Recovery"
     assert item.properties.failover_recovery_point_id == chosen.id
+    # ReplicationProtectedItems_UnplannedFailover.json: no CancelFailover after a failover.
     assert item.properties.allowed_operations == [
+        "CompleteMigration",
         "Commit",
-        "ChangePit",
-        "CancelFailover",
         "DisableProtection",
+        "ChangePit",
     ]
 
     # A second failover of a failed-over item is refused.
@@ -160,11 +169,6 @@ def test_test_failover_cleanup_failover_commit_complete_migration(
         items.begin_unplanned_failover(*args, name, UFO)
     assert info.value.status_code == 400
     assert info.value.error.code == "OperationNotAllowed"
-    # Completing the migration needs a committed failover.
-    with pytest.raises(HttpResponseError):
-        items.begin_delete(
-            *args, name, {"properties": {"disableProtectionReason": "MigrationComplete"}}
-        )
 
     item = finish(emulator, items.begin_failover_commit(*args, name))
     assert (item.properties.protection_state, item.properties.protection_state_description) == (
@@ -185,17 +189,43 @@ def test_test_failover_cleanup_failover_commit_complete_migration(
     assert emulator.machine_id(spec.instance_id)
 
 
-def test_failover_cancel_returns_to_protected(
+def test_failover_cancel_is_refused_after_a_forward_failover(
     emulator: AsrEmulator, client: Any, policy_id: str
 ) -> None:
     spec = linux_spec()
     protect(emulator, client, spec, policy_id)
     items, args = items_api(emulator, client)
     finish(emulator, items.begin_unplanned_failover(*args, spec.instance_id, UFO))
-    item = finish(emulator, items.begin_failover_cancel(*args, spec.instance_id))
-    assert item.properties.protection_state == "Protected"
-    assert item.properties.active_location == "Primary"
-    assert item.properties.failover_recovery_point_id is None
+    with pytest.raises(HttpResponseError) as refused:
+        items.begin_failover_cancel(*args, spec.instance_id)
+    assert refused.value.status_code == 400
+    item = _get(emulator, client, spec.instance_id)
+    assert item.properties.protection_state == "UnplannedFailoverCommitPendingStatesBegin"
+    assert item.properties.active_location == "Recovery"
+
+
+def test_remove_checks_the_provider_input(
+    emulator: AsrEmulator, client: Any, policy_id: str
+) -> None:
+    spec = linux_spec()
+    protect(emulator, client, spec, policy_id)
+    items, args = items_api(emulator, client)
+    bad = {
+        "properties": {
+            "disableProtectionReason": "NotSpecified",
+            "replicationProviderInput": {"instanceType": "HyperVReplicaAzure"},
+        }
+    }
+    with pytest.raises(HttpResponseError) as refused:
+        items.begin_delete(*args, spec.instance_id, bad)
+    assert refused.value.status_code == 400
+    good = {
+        "properties": {
+            "disableProtectionReason": "NotSpecified",
+            "replicationProviderInput": {"instanceType": "DisableProtectionProviderSpecificInput"},
+        }
+    }
+    assert finish(emulator, items.begin_delete(*args, spec.instance_id, good)) is None
 
 
 def test_change_recovery_point_after_failover(

@@ -112,12 +112,13 @@ def test_test_failover_runs_group_by_group_then_cleanup(
     )
     emulator.advance(emulator.timings.test_failover + 1)  # the first group is done, the second runs
     states = [items.get(*args, i.name).properties.test_failover_state for i in protected]
-    assert states == ["TestFailoverCompleted", "TestFailoverCompleted", "TestFailoverInitiated"]
+    assert states == ["WaitingForCompletion", "WaitingForCompletion", "TestFailoverInitiated"]
     plan = plans.get(rg, vault, PLAN)
     assert plan.properties.current_scenario.scenario_name == "TestFailover"
     assert plan.properties.current_scenario_status == "InProgress"
     plan = finish(emulator, poller)
-    assert plan.properties.allowed_operations == ["TestFailoverCleanup", "UnplannedFailover"]
+    # Official example ReplicationRecoveryPlans_TestFailover.json: only the cleanup.
+    assert plan.properties.allowed_operations == ["TestFailoverCleanup"]
     assert plan.properties.last_test_failover_time is not None
     finish(
         emulator,
@@ -144,7 +145,7 @@ def test_unplanned_failover_and_commit(
         }
     }
     plan = finish(emulator, plans.begin_unplanned_failover(rg, vault, PLAN, body))
-    assert plan.properties.allowed_operations == ["Commit", "CancelFailover"]
+    assert plan.properties.allowed_operations == ["Commit"]
     items, args = items_api(emulator, client)
     assert {items.get(*args, i.name).properties.protection_state for i in protected} == {
         "UnplannedFailoverCommitPendingStatesBegin"
@@ -189,7 +190,7 @@ def test_manual_action_suspends_until_resume(
     assert job.properties.tasks[1].custom_details.instance_type == "ManualActionTaskDetails"
     items, args = items_api(emulator, client)
     assert [items.get(*args, i.name).properties.test_failover_state for i in protected] == [
-        "TestFailoverCompleted",
+        "WaitingForCompletion",
         "TestFailoverInitiated",
         "TestFailoverInitiated",
     ]
@@ -201,11 +202,11 @@ def test_manual_action_suspends_until_resume(
     )
     assert client.replication_jobs.get(rg, vault, job_name).properties.state == "Succeeded"
     assert {items.get(*args, i.name).properties.test_failover_state for i in protected} == {
-        "TestFailoverCompleted"
+        "WaitingForCompletion"
     }
 
 
-def test_failover_cancel_on_a_plan(
+def test_failover_cancel_on_a_plan_is_refused(
     emulator: AsrEmulator, client: Any, protected: list[Any]
 ) -> None:
     plans = client.replication_recovery_plans
@@ -215,10 +216,11 @@ def test_failover_cancel_on_a_plan(
     )
     body = {"properties": {"failoverDirection": "PrimaryToRecovery"}}
     plan = finish(emulator, plans.begin_unplanned_failover(rg, vault, PLAN, body))
-    assert set(plan.properties.allowed_operations) == {"Commit", "CancelFailover"}
-    plan = finish(emulator, plans.begin_failover_cancel(rg, vault, PLAN))
+    assert plan.properties.allowed_operations == ["Commit"]
+    with pytest.raises(HttpResponseError) as refused:
+        plans.begin_failover_cancel(rg, vault, PLAN)
+    assert refused.value.status_code == 400
     items, args = items_api(emulator, client)
     assert {items.get(*args, i.name).properties.protection_state for i in protected} == {
-        "Protected"
+        "UnplannedFailoverCommitPendingStatesBegin"
     }
-    assert "UnplannedFailover" in plan.properties.allowed_operations

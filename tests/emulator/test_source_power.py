@@ -1,5 +1,6 @@
-"""The source machine's power state through the real SDK: shutdown point, RPO, health, rollback,
-and the failover audit (``emulator.failovers``) that tells a correct cutover from a lossy one."""
+"""The source machine's power state through the real SDK: no point at shutdown, pending data and
+heartbeat, RPO, health, what a failover leaves, and the failover audit (``emulator.failovers``)
+that tells a correct cutover from a lossy one."""
 
 from __future__ import annotations
 
@@ -71,28 +72,41 @@ def _failover(
     return items.begin_unplanned_failover(*args, spec.instance_id, body)
 
 
-def test_shutdown_point_then_no_more_points_rpo_grows_and_78174(
+def _drain(emulator: AsrEmulator, client: Any, spec: MachineSpec) -> Any:
+    """Wait until the stopped source's data is processed; returns the item's details."""
+    emulator.advance(300)
+    details = _item(emulator, client, spec).properties.provider_specific_details
+    for disk in details.protected_disks:
+        assert disk.data_pending_at_source_agent_in_mb == 0
+        assert disk.data_pending_in_log_data_store_in_mb == 0
+    return details
+
+
+def test_no_point_at_shutdown_then_none_rpo_grows_and_78174(
     emulator: AsrEmulator, client: Any, power: Power, spec: MachineSpec
 ) -> None:
+    running = _item(emulator, client, spec).properties.provider_specific_details
+    assert running.protected_disks[0].data_pending_at_source_agent_in_mb > 0
+    assert running.protected_disks[0].data_pending_in_log_data_store_in_mb > 0
     before = _points(emulator, client, spec)
     stopped_at = _stop(emulator, client, power, spec)
+    details = _drain(emulator, client, spec)
     points = _points(emulator, client, spec)
-    assert points[0].properties.recovery_point_time == stopped_at
+    # No recovery point is created by the shutdown: the newest is the grid's, before it.
+    assert points[0].properties.recovery_point_time < stopped_at
     assert points[0].properties.recovery_point_type == "CrashConsistent"
     assert {p.name for p in before} <= {p.name for p in points}
-    assert (
-        timedelta(0) < stopped_at - points[1].properties.recovery_point_time < timedelta(minutes=5)
-    )
-    details = _item(emulator, client, spec).properties.provider_specific_details
-    assert details.last_recovery_point_received == stopped_at
+    # lastRecoveryPointReceived is when the point arrived, not its own time.
+    assert details.last_recovery_point_received > points[0].properties.recovery_point_time
     assert details.last_recovery_point_id.endswith(points[0].name)
-    assert details.last_rpo_in_seconds == 0
     assert details.discovered_vm_details.power_status == "OFF"
+    # The agent's last upload and heartbeat came after the stop.
+    heartbeat = details.mobility_agent_details.last_heartbeat_utc
+    assert stopped_at <= heartbeat < stopped_at + timedelta(minutes=1)
 
-    emulator.advance(14 * 60)
+    emulator.advance(9 * 60)  # 14 minutes after the stop
     item = _item(emulator, client, spec)
     assert [e.error_code for e in item.properties.health_errors] == ["161011"]
-    assert item.properties.provider_specific_details.last_rpo_in_seconds == 14 * 60
     emulator.advance(60)
     item = _item(emulator, client, spec)
     [error] = [e for e in item.properties.health_errors if e.error_code == "78174"]
@@ -104,8 +118,9 @@ def test_shutdown_point_then_no_more_points_rpo_grows_and_78174(
     emulator.advance(3 * 3600)
     assert _points(emulator, client, spec)[0].name == points[0].name
     details = _item(emulator, client, spec).properties.provider_specific_details
-    assert details.last_rpo_in_seconds == (emulator.now() - stopped_at).total_seconds()
-    assert details.mobility_agent_details.last_heartbeat_utc == stopped_at
+    rpo = (emulator.now() - points[0].properties.recovery_point_time).total_seconds()
+    assert details.last_rpo_in_seconds == int(rpo)
+    assert details.mobility_agent_details.last_heartbeat_utc == heartbeat
 
 
 def test_heartbeat_timeout_follows_timings() -> None:
@@ -138,12 +153,13 @@ def test_restart_resumes_replication_on_a_fresh_grid(
     item = _item(emulator, client, spec)
     restarted = emulator.now()
     assert item.properties.provider_specific_details.discovered_vm_details.power_status == "ON"
-    emulator.advance(20 * 60)
+    emulator.advance(20 * 60 + 150)  # a point is listed once received (30 s), processed (120 s)
     times = [p.properties.recovery_point_time for p in _points(emulator, client, spec)]
-    assert times[:5] == [restarted + timedelta(minutes=m) for m in (20, 15, 10, 5)] + [stopped_at]
+    assert times[:4] == [restarted + timedelta(minutes=m) for m in (20, 15, 10, 5)]
+    assert stopped_at - timedelta(minutes=5) < times[4] < stopped_at
     item = _item(emulator, client, spec)
     assert [e.error_code for e in item.properties.health_errors] == ["161011"]
-    assert item.properties.provider_specific_details.last_rpo_in_seconds == 0
+    assert item.properties.provider_specific_details.last_rpo_in_seconds == 150
 
 
 def test_initial_replication_pauses_while_the_source_is_stopped(
@@ -177,28 +193,49 @@ def test_initial_replication_pauses_while_the_source_is_stopped(
     assert _item(emulator, client, machine).properties.protection_state == "Protected"
 
 
-def test_a_correct_cutover_fails_over_to_the_shutdown_point_without_loss(
+def test_latest_after_the_drain_fails_over_without_loss(
     emulator: AsrEmulator, client: Any, power: Power, spec: MachineSpec
 ) -> None:
     stopped_at = _stop(emulator, client, power, spec)
-    emulator.advance(60)
-    latest = _item(emulator, client, spec).properties.provider_specific_details
-    item = finish(emulator, _failover(emulator, client, spec, latest.last_recovery_point_id))
-    assert item.properties.failover_recovery_point_id == latest.last_recovery_point_id
+    _drain(emulator, client, spec)
+    item = finish(emulator, _failover(emulator, client, spec))  # "Latest": no point named
     [record] = emulator.failovers
-    assert (record.item, record.instance_id, record.kind) == (
+    assert (record.item, record.instance_id, record.kind, record.latest) == (
         spec.instance_id,
         spec.instance_id,
         "unplanned",
+        True,
     )
-    assert record.recovery_point_id == latest.last_recovery_point_id
+    # "Latest" processed every write into a point of its own, listed from then on.
     assert record.recovery_point_time == stopped_at
+    assert item.properties.failover_recovery_point_id == record.recovery_point_id
+    listed = {p.id: p.properties.recovery_point_time for p in _points(emulator, client, spec)}
+    assert listed[record.recovery_point_id] == stopped_at
     assert (record.source_running, record.source_stopped_at) == (False, stopped_at)
-    assert record.data_loss is False
+    assert (record.data_loss, record.data_loss_seconds, record.pending_at_source_mb) == (
+        False,
+        0.0,
+        0.0,
+    )
     assert record.recovery_plan is None
     [write] = [w for w in emulator.writes if w.operation.endswith("_UnplannedFailover")]
     assert record.job_name == write.job_name
     assert record.time == write.time
+
+
+def test_latest_before_the_agent_sent_everything_loses_data(
+    emulator: AsrEmulator, client: Any, power: Power, spec: MachineSpec
+) -> None:
+    stopped_at = _stop(emulator, client, power, spec)
+    # The agent is still sending what it held (30 s of writes at 1 MB/s, at 100 Mbps).
+    pending = _item(emulator, client, spec).properties.provider_specific_details.protected_disks
+    assert pending[0].data_pending_at_source_agent_in_mb > 0
+    finish(emulator, _failover(emulator, client, spec))
+    [record] = emulator.failovers
+    assert record.latest
+    assert record.data_loss
+    assert 0 < record.data_loss_seconds <= 30
+    assert record.recovery_point_time < stopped_at
 
 
 def test_failing_over_a_running_source_loses_data(
@@ -217,7 +254,7 @@ def test_a_point_before_the_shutdown_loses_data(
     emulator: AsrEmulator, client: Any, power: Power, spec: MachineSpec
 ) -> None:
     stopped_at = _stop(emulator, client, power, spec)
-    older = _points(emulator, client, spec)[1]
+    older = _drain(emulator, client, spec) and _points(emulator, client, spec)[0]
     assert older.properties.recovery_point_time < stopped_at
     item = finish(emulator, _failover(emulator, client, spec, older.id))
     assert item.properties.failover_recovery_point_id == older.id
@@ -257,7 +294,9 @@ def test_test_failover_and_change_of_point_are_audited(
     items, args = items_api(emulator, client)
     body = {"properties": {"providerSpecificDetails": {"instanceType": "InMageRcm"}}}
     finish(emulator, items.begin_test_failover(*args, spec.instance_id, body))
+    finish(emulator, items.begin_test_failover_cleanup(*args, spec.instance_id, {"properties": {}}))
     stopped_at = _stop(emulator, client, power, spec)
+    _drain(emulator, client, spec)
     finish(emulator, _failover(emulator, client, spec))
     older = _points(emulator, client, spec)[2]
     change = {
@@ -281,39 +320,43 @@ def test_test_failover_and_change_of_point_are_audited(
     assert changed.source_stopped_at == stopped_at
 
 
-def test_rollback_cancel_then_start_resumes_replication(
+def test_a_forward_failover_cannot_be_cancelled(
+    emulator: AsrEmulator, client: Any, power: Power, spec: MachineSpec
+) -> None:
+    _stop(emulator, client, power, spec)
+    _drain(emulator, client, spec)
+    item = finish(emulator, _failover(emulator, client, spec))
+    assert item.properties.allowed_operations == [
+        "CompleteMigration",
+        "Commit",
+        "DisableProtection",
+        "ChangePit",
+    ]
+    items, args = items_api(emulator, client)
+    with pytest.raises(HttpResponseError) as info:
+        items.begin_failover_cancel(*args, spec.instance_id)
+    assert info.value.status_code == 400
+    assert "CancelFailover" in str(info.value)
+
+
+def test_a_failed_failover_does_not_resume_replication_and_may_be_retried(
     emulator: AsrEmulator, client: Any, power: Power, spec: MachineSpec
 ) -> None:
     stopped_at = _stop(emulator, client, power, spec)
-    finish(emulator, _failover(emulator, client, spec))
-    items, args = items_api(emulator, client)
-    item = finish(emulator, items.begin_failover_cancel(*args, spec.instance_id))
-    assert item.properties.protection_state == "Protected"
-    emulator.advance(1800)
-    # Still stopped: nothing new, the item says so.
-    assert _points(emulator, client, spec)[0].properties.recovery_point_time == stopped_at
-    assert "78174" in [e.error_code for e in _item(emulator, client, spec).properties.health_errors]
-    power.stopped.clear()
+    _drain(emulator, client, spec)
+    emulator.inject_fault("POST */unplannedFailover", job_error="28127")
+    with pytest.raises(HttpResponseError):
+        finish(emulator, _failover(emulator, client, spec))
+    item = _item(emulator, client, spec)
+    assert item.properties.protection_state == "UnplannedFailoverFailed"
+    assert item.properties.allowed_operations == ["UnplannedFailover", "DisableProtection"]
+    newest = _points(emulator, client, spec)[0].properties.recovery_point_time
+    power.stopped.clear()  # even with the source running again, nothing replicates
+    emulator.advance(3600)
     _item(emulator, client, spec)
-    restarted = emulator.now()
-    emulator.advance(600)
-    times = [p.properties.recovery_point_time for p in _points(emulator, client, spec)]
-    assert times[:3] == [
-        restarted + timedelta(minutes=10),
-        restarted + timedelta(minutes=5),
-        stopped_at,
-    ]
-
-
-def test_cancelled_failover_of_a_running_source_leaves_no_points_while_failed_over(
-    emulator: AsrEmulator, client: Any, power: Power, spec: MachineSpec
-) -> None:
-    failed_over_at = emulator.now()
-    finish(emulator, _failover(emulator, client, spec))  # one hour of simulated time
-    items, args = items_api(emulator, client)
-    finish(emulator, items.begin_failover_cancel(*args, spec.instance_id), seconds=180)
-    resumed = emulator.now()
-    emulator.advance(600)
-    times = [p.properties.recovery_point_time for p in _points(emulator, client, spec)]
-    assert not [t for t in times if failed_over_at < t <= resumed]
-    assert times[:2] == [resumed + timedelta(minutes=10), resumed + timedelta(minutes=5)]
+    emulator.advance(3600)
+    assert _points(emulator, client, spec)[0].properties.recovery_point_time == newest
+    item = finish(emulator, _failover(emulator, client, spec))
+    assert item.properties.protection_state == "UnplannedFailoverCommitPendingStatesBegin"
+    retried = emulator.failovers[-1]
+    assert retried.recovery_point_time >= stopped_at

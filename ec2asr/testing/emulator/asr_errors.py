@@ -222,3 +222,22 @@ def operation_in_progress(item_name: str, job_name: str) -> ArmError:
             "recommendedAction": "Wait for the job to finish, then retry.",
         },
     )
+
+
+def target_vm_exists(vm_name: str, resource_group_id: str) -> JobError:
+    """The failover job's error when a VM of the target name already exists in the target
+    resource group (an earlier failover's VM, kept by a rollback). No Microsoft page documents
+    the code: ``TargetVmAlreadyExists`` is the emulator's own (docs/sandbox.md)."""
+    group = resource_group_id.rstrip("/").rsplit("/", 1)[-1]
+    return JobError(
+        code="TargetVmAlreadyExists",
+        message=(
+            f"A virtual machine named '{vm_name}' already exists in the resource group "
+            f"'{group}'; the failover cannot create it."
+        ),
+        possible_causes="An earlier failover of this machine created it and it was not deleted.",
+        recommended_action=(
+            "Delete the existing virtual machine, or change the target VM name of the replicated "
+            "item, then retry the failover."
+        ),
+    )

@@ -1,9 +1,12 @@
 """Which recovery point a failover uses, and the failover audit (``emulator.failovers``).
 
-A cutover without data loss fails over to a recovery point taken after the source stopped: the
-shutdown point (see :mod:`ec2asr.testing.emulator.replication`). A failover record says which
-point was used and whether data was lost: the source still ran, or the point predates the
-source's shutdown.
+A failover names a listed recovery point, or asks for "Latest" (``recoveryPointId`` null for an
+item, ``recoveryPointType`` ``Latest`` for a recovery plan): ASR first processes every write the
+appliance received into a point of its own, then fails over to it (Microsoft Learn, "Run a
+failover from on-premises to Azure": *Latest (lowest RPO): processes all the data that has been
+sent to Site Recovery*). A failover record says which point was used and how many seconds of
+the source's writes it misses: none when the source was stopped and nothing was still pending at
+its agent (or the named point is newer than its last write).
 """
 
 from __future__ import annotations
@@ -44,19 +47,22 @@ def resolve_point(
     point_id: str | None,
     now: datetime,
     point_type: str | None = None,
+    *,
+    dry_run: bool = False,
 ) -> tuple[datetime, str]:
-    """The recovery point to fail over to: the one named, else the latest of ``point_type``.
+    """The recovery point to fail over to: the one named, else per ``point_type`` ("Latest"
+    when None: every write received is processed into a new point).
 
     Returns:
-        The point's time and ARM id.
+        The point's time and ARM id. With ``dry_run`` a "Latest" point is only checked for, not
+        created.
 
     Raises:
         ArmError: 400 ``RecoveryPointNotFound`` when none exists or the one named is not
             retained (or is another item's).
     """
-    points = item.replication.points(now) if item.replication else []
-    if not points:
-        raise _no_point(item, "")
+    repl = item.replication
+    points = repl.points(now) if repl else []
     if point_id:
         wanted = last_segment(point_id).lower()
         for point in points:
@@ -72,6 +78,13 @@ def resolve_point(
                 )
             },
         )
+    if point_type in (None, "Latest"):
+        latest = repl.latest_for_failover(now, record=not dry_run) if repl else None
+        if latest is None:
+            raise _no_point(item, "")
+        return latest.time, item.point_id(latest.time)
+    if not points:
+        raise _no_point(item, "")
     if point_type != "LatestApplicationConsistent":
         return points[0].time, item.point_id(points[0].time)
     for point in points:
@@ -111,15 +124,15 @@ def failover_record(
     point: tuple[datetime, str],
     recovery_plan: str | None = None,
     job_name: str | None = None,
+    latest: bool = False,
 ) -> FailoverRecord:
     """The audit record of a failover of ``item`` to ``point`` (its time and id) at ``now``."""
     running = item.source_running
     stopped_at = item.source_down_since
     point_time, point_id = point
-    if kind == "test":
-        data_loss = False
-    else:
-        data_loss = running or stopped_at is None or point_time < stopped_at
+    repl = item.replication
+    pending = repl.pending_at_source(now) / 1024**2 if repl else 0.0
+    lost = 0.0 if kind == "test" or repl is None else repl.loss_seconds(now, point_time)
     return FailoverRecord(
         item=item.name,
         instance_id=item.machine.spec.instance_id,
@@ -129,7 +142,10 @@ def failover_record(
         recovery_point_time=point_time,
         source_running=running,
         source_stopped_at=stopped_at,
-        data_loss=data_loss,
+        data_loss=kind != "test" and (running or lost > 0),
         recovery_plan=recovery_plan,
         job_name=job_name,
+        data_loss_seconds=lost,
+        pending_at_source_mb=round(pending, 2),
+        latest=latest,
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from ec2asr.testing.emulator import (
     agents,
+    compute,
     fabrics,
     failover,
     item_handlers,
@@ -75,6 +76,7 @@ def _routes() -> list[Route]:
         *plan_operations.ROUTES,
         *supported_os.ROUTES,
         *offazure.ROUTES,
+        *compute.ROUTES,
     ]
 
 
@@ -140,6 +142,8 @@ class AsrEmulator(ApplianceMixin):
             "writes": collections.Counter(),
         }
         self._registrations: list[RegistrationEvent] = []
+        self.virtual_machines: dict[str, compute.VirtualMachine] = {}
+        self.compute_operations: dict[str, Any] = {}
         self._server = EmulatorServer(self, host, port)
         self._host = host
         if create_vault:
@@ -372,6 +376,12 @@ class AsrEmulator(ApplianceMixin):
     def add_request_hook(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` before every request is handled (the sandbox syncs SSM state here)."""
         self.request_hooks.append(hook)
+
+    def virtual_machine(self, vm_id: str) -> compute.VirtualMachine | None:
+        """The Azure VM a failover created (``None`` when there is none, or it was deleted)."""
+        with self.lock:
+            vm = self.virtual_machines.get(vm_id.lower())
+            return vm if vm is not None and vm.exists(self.clock.now()) else None
 
     def get_vault_state(self) -> VaultState:
         """The emulated vault's state (for white-box assertions in tests).

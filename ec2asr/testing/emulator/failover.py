@@ -1,5 +1,10 @@
 """Failover operations on a protected item: test failover and its cleanup, unplanned failover,
-commit, cancel, change of recovery point; planned failover is refused (InMageRcm has none)."""
+commit, change of recovery point. Planned failover is refused (InMageRcm has none to Azure), and
+so is cancelling a forward failover: the modernized stack offers ``CancelFailover`` only after a
+planned failover from Azure back (Microsoft Learn, "About on-premises disaster recovery
+failover/failback - Modernized"), which ec2asr never runs. A failed failover leaves the item
+``UnplannedFailoverFailed``: replication does not resume; the failover may be retried or
+protection disabled."""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ from typing import Any
 
 import attrs
 
+from ec2asr.testing.emulator import asr_errors
 from ec2asr.testing.emulator.arm import invalid, last_segment
 from ec2asr.testing.emulator.audit import failover_record, resolve_point
+from ec2asr.testing.emulator.compute import failover_vm, failover_vm_id, remove_test_vm, test_vm
 from ec2asr.testing.emulator.item_handlers import (
     ITEM,
     check_allowed,
@@ -51,11 +58,14 @@ def test_failover(ctx: Context) -> Response:
     point = resolve_point(item, provider.get("recoveryPointId"), ctx.now)
     point_id = point[1]
     item.test_failover = "running"
+    job_name: list[str | None] = [None]
     total = ctx.emulator.timings.test_failover
 
     def done(when: datetime) -> None:
         item.test_failover = "done"
+        item.test_failover_job = job_name[0]
         item.last_test_failover = when
+        test_vm(ctx.emulator, item, when)
 
     def failed(_: datetime) -> None:
         item.test_failover = "failed"
@@ -102,6 +112,7 @@ def test_failover(ctx: Context) -> Response:
         on_failure=failed,
         on_cancel=failed,
     )
+    job_name[0] = item.current_job
     ctx.emulator.record_failover(
         failover_record(item, kind="test", now=ctx.now, point=point, job_name=item.current_job)
     )
@@ -120,6 +131,8 @@ def test_failover_cleanup(ctx: Context) -> Response:
 
     def done(_: datetime) -> None:
         item.test_failover = "none"
+        item.test_failover_job = None
+        remove_test_vm(ctx.emulator, item)
 
     def failed(_: datetime) -> None:
         item.test_failover = "done"
@@ -151,9 +164,10 @@ def unplanned_failover(ctx: Context) -> Response:
     properties, provider = _provider_input(ctx)
     if properties.get("sourceSiteOperations") not in (None, "Required", "NotRequired"):
         raise invalid("sourceSiteOperations must be 'Required' or 'NotRequired'.")
-    point = resolve_point(item, provider.get("recoveryPointId"), ctx.now)
+    named = provider.get("recoveryPointId")
+    point = resolve_point(item, named, ctx.now)
     point_id = point[1]
-    record = failover_record(item, kind="unplanned", now=ctx.now, point=point)
+    record = failover_record(item, kind="unplanned", now=ctx.now, point=point, latest=not named)
     previous = item.phase
     item.phase = "failing_over"
     if item.replication:
@@ -167,18 +181,23 @@ def unplanned_failover(ctx: Context) -> Response:
         TaskSpec("CreateVirtualMachine", "Create the virtual machine", max(0.0, total - 150.0)),
         TaskSpec("StartVirtualMachine", "Start the virtual machine", 120.0),
     ]
+    clash = None
+    if ctx.emulator.virtual_machine(failover_vm_id(item)) is not None:
+        clash = asr_errors.target_vm_exists(
+            item.target_vm_name, str(item.settings["targetResourceGroupId"])
+        )
 
     def done(when: datetime) -> None:
         item.phase = "failed_over"
         item.active_location = "Recovery"
         item.last_failover = when
         item.failover_recovery_point = point_id
+        failover_vm(ctx.emulator, item, when)
 
-    def failed(when: datetime) -> None:
+    def failed(_: datetime) -> None:
+        # Replication does not resume after a failed failover (the modernized failover docs).
         item.phase = "failover_failed" if previous in ("protected", "failover_failed") else previous
         item.active_location = "Primary"
-        if item.replication:
-            item.replication.resume(when)
 
     custom = job_details(item, "FailoverJobDetails")
     custom["protectedItemDetails"] = [
@@ -201,6 +220,8 @@ def unplanned_failover(ctx: Context) -> Response:
         on_success=done,
         on_failure=failed,
         on_cancel=failed,
+        error=clash,
+        fail_at=len(tasks) - 2 if clash else None,
     )
     ctx.emulator.record_failover(attrs.evolve(record, job_name=item.current_job))
     return response
@@ -235,39 +256,11 @@ def failover_commit(ctx: Context) -> Response:
 
 
 def failover_cancel(ctx: Context) -> Response:
-    """POST failoverCancel: undo an uncommitted failover; replication resumes."""
-    vault, item = item_of(ctx)
+    """POST failoverCancel: never allowed after a forward (unplanned) failover of an InMageRcm
+    item; refused as ASR refuses any operation its ``allowedOperations`` do not offer."""
+    _, item = item_of(ctx)
     check_allowed(ctx, item, "CancelFailover")
-    item.phase = "cancelling"
-
-    def done(when: datetime) -> None:
-        item.phase = "protected"
-        item.active_location = "Primary"
-        item.failover_recovery_point = None
-        if item.replication:
-            item.replication.resume(when)
-
-    def failed(_: datetime) -> None:
-        item.phase = "failed_over"
-
-    tasks = [
-        TaskSpec(
-            "CancelFailover",
-            "Delete the failed-over virtual machine",
-            ctx.emulator.timings.failover_cancel,
-        )
-    ]
-    return item_job(
-        ctx,
-        vault,
-        item,
-        scenario="CancelFailover",
-        friendly="Cancel failover",
-        tasks=tasks,
-        on_success=done,
-        on_failure=failed,
-        cancellable=False,
-    )
+    raise AssertionError("unreachable: CancelFailover is never offered to a forward failover")
 
 
 def apply_recovery_point(ctx: Context) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ec2asr.testing.emulator.arm import format_time, stable_guid
@@ -54,7 +54,9 @@ def provider_details(item: ProtectedItem, now: datetime) -> dict[str, Any]:
         "targetNetworkId": item.settings.get("targetNetworkId"),
         "testNetworkId": item.settings.get("testNetworkId"),
         "failoverRecoveryPointId": item.failover_recovery_point,
-        "lastRecoveryPointReceived": format_time(latest.time) if latest else None,
+        "lastRecoveryPointReceived": format_time(_received(item, latest.time, now))
+        if latest
+        else None,
         "lastRpoInSeconds": (
             int((now - latest.time).total_seconds()) if latest and replicating else None
         ),
@@ -105,6 +107,29 @@ def provider_details(item: ProtectedItem, now: datetime) -> dict[str, Any]:
     return details
 
 
+def _mb(value: float) -> float:
+    return round(value / 1024**2, 2)
+
+
+def _received(item: ProtectedItem, point: datetime, now: datetime) -> datetime:
+    """When the newest point's data reached the appliance and was processed (not the point's own
+    time: that is ``recoveryPointTime`` in the recoveryPoints list)."""
+    repl = item.replication
+    if repl is None:
+        return point
+    lag = repl.processing_lag + (repl.agent_lag if repl.source_running else 0.0)
+    return min(now, point + timedelta(seconds=lag))
+
+
+def _heartbeat(item: ProtectedItem, now: datetime) -> datetime | None:
+    """The agent's last heartbeat: while it runs and reaches the appliance, now; then the last
+    time it did (a stopped source's agent heartbeats until its last upload)."""
+    repl = item.replication
+    if repl is None:
+        return now
+    return repl.last_heartbeat(now) or repl.started
+
+
 def _appliance_name(item: ProtectedItem) -> str | None:
     appliance = item.fabric.appliance_by_process_server(item.process_server_id)
     return appliance.info.name if appliance else None
@@ -116,7 +141,7 @@ def _agent_details(item: ProtectedItem, now: datetime) -> dict[str, Any]:
         "version": AGENT_VERSION if registered else None,
         "latestVersion": AGENT_VERSION,
         "driverVersion": AGENT_VERSION if registered else None,
-        "lastHeartbeatUtc": format_time(item.source_down_since or now) if registered else None,
+        "lastHeartbeatUtc": format_time(_heartbeat(item, now)) if registered else None,
         "reasonsBlockingUpgrade": ["AlreadyOnLatestVersion"] if registered else [],
         "isUpgradeable": "false",
         "osFamilyName": "Windows" if item.machine.spec.os_type == "windows" else "Linux",
@@ -140,8 +165,10 @@ def _disk_json(item: ProtectedItem, disk: ProtectedDisk, now: datetime) -> dict[
         "seedManagedDiskId": None,
         "targetManagedDiskId": None,
         "diskType": disk.disk_type,
-        "dataPendingInLogDataStoreInMB": 0.0,
-        "dataPendingAtSourceAgentInMB": 0.0,
+        "dataPendingInLogDataStoreInMB": _mb(repl.pending_in_log_store(now) * share)
+        if repl
+        else 0.0,
+        "dataPendingAtSourceAgentInMB": _mb(repl.pending_at_source(now) * share) if repl else 0.0,
         "isInitialReplicationComplete": "true" if complete else "false",
         "sectorSizeInBytes": 512,
         "diskSizeInGB": disk.capacity_bytes // 1024**3,

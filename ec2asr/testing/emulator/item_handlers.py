@@ -188,12 +188,7 @@ def _enable_job(ctx: Context, vault: VaultState, item: ProtectedItem, request: A
     tasks.append(TaskSpec("StartInitialReplication", "Starting initial replication", 0.0))
 
     def succeeded(when: datetime) -> None:
-        item.start_replication(
-            when,
-            timings.bandwidth_mbps * 1_000_000 / 8,
-            timings.crash_consistent_minutes,
-            timings.heartbeat_timeout,
-        )
+        item.start_replication(when, timings)
 
     def restart(now: datetime) -> Any:
         item.phase = "enabling"

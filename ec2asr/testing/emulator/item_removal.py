@@ -6,16 +6,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ec2asr.testing.emulator import asr_errors, lro
+from ec2asr.testing.emulator import lro
 from ec2asr.testing.emulator.arm import invalid
 from ec2asr.testing.emulator.item_handlers import ITEM, check_allowed, item_of, job_details
 from ec2asr.testing.emulator.jobs import TaskSpec
 from ec2asr.testing.emulator.jobs_api import start_job
-from ec2asr.testing.emulator.protected_items import PHASES, REPLICATING_PHASES, ProtectedItem
+from ec2asr.testing.emulator.protected_items import REPLICATING_PHASES, ProtectedItem
 from ec2asr.testing.emulator.router import Context, Response, Route
 from ec2asr.testing.emulator.state import VaultState
 
 __all__ = ["ROUTES"]
+
+_PROVIDER_INPUTS = frozenset({"DisableProtectionProviderSpecificInput", "InMage"})
+"""``DisableProtectionProviderSpecificInput`` discriminator values: the base (what the cmdlet
+Remove-AzRecoveryServicesAsrReplicationProtectedItem sends for every provider but InMage, and the
+official example ReplicationProtectedItems_Delete.json) and ``InMage``."""
 
 
 def remove_item(ctx: Context) -> Response:
@@ -25,11 +30,19 @@ def remove_item(ctx: Context) -> Response:
     reason = properties.get("disableProtectionReason") or "NotSpecified"
     if reason not in ("NotSpecified", "MigrationComplete"):
         raise invalid(f"disableProtectionReason '{reason}' is not valid.")
-    check_allowed(ctx, item, "DisableProtection")
-    if reason == "MigrationComplete" and item.phase != "committed":
-        raise asr_errors.state_refusal(
-            "CompleteMigration", item.name, PHASES[item.phase][0], item.allowed_operations(ctx.now)
-        )
+    provider = properties.get("replicationProviderInput")
+    if provider is not None:
+        kind = provider.get("instanceType") if isinstance(provider, dict) else None
+        if kind not in _PROVIDER_INPUTS:
+            raise invalid(
+                f"replicationProviderInput.instanceType '{kind}' is not valid; use one of "
+                f"{', '.join(sorted(_PROVIDER_INPUTS))}."
+            )
+    # A complete migration is offered as its own operation (CompleteMigration in
+    # allowedOperations after a failover: ReplicationProtectedItems_UnplannedFailover.json).
+    check_allowed(
+        ctx, item, "CompleteMigration" if reason == "MigrationComplete" else "DisableProtection"
+    )
     previous = item.phase
     item.phase = "disabling"
     if item.replication:

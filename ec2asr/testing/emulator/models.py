@@ -291,16 +291,20 @@ class FailoverRecord:
             ``"change-point"`` (``applyRecoveryPoint`` on a failed-over item).
         time: Simulated time of the request.
         recovery_point_id: The ARM id of the recovery point used.
-        recovery_point_time: When that recovery point was taken.
-        source_running: Whether the source ran, as replication last observed it (for a
-            ``change-point``: when the item failed over).
-        source_stopped_at: When replication first found the source stopped (the time of its
-            shutdown point), while it stays down; ``None`` when it runs.
-        data_loss: For ``unplanned`` and ``change-point``: the source was still running, or the
-            point is older than the source's shutdown. Always False for ``test`` (a test
-            failover leaves the source untouched).
+        recovery_point_time: That point's own time (for "Latest": the newest guest write the
+            appliance had received).
+        source_running: Whether the source ran, as replication last observed it.
+        source_stopped_at: When replication first found the source stopped, while it stays
+            down; ``None`` when it runs.
+        data_loss: For ``unplanned`` and ``change-point``: the source still ran, or writes it
+            made after the point are missing (``data_loss_seconds > 0``). Always False for
+            ``test`` (a test failover leaves the source untouched).
         recovery_plan: The recovery plan's name when the item failed over through a plan.
         job_name: The ASR job carrying it out (it may still fail; check the job).
+        data_loss_seconds: Seconds of the source's writes after the point (up to its last
+            write when stopped, up to the request when running).
+        pending_at_source_mb: Data still at the source agent when the failover was requested.
+        latest: The failover asked for "Latest" (no recovery point named).
     """
 
     item: str
@@ -314,6 +318,9 @@ class FailoverRecord:
     data_loss: bool
     recovery_plan: str | None = None
     job_name: str | None = None
+    data_loss_seconds: float = 0.0
+    pending_at_source_mb: float = 0.0
+    latest: bool = False
 
 
 @attrs.frozen
@@ -349,7 +356,10 @@ class Timings:
     stretch them. ``bandwidth_mbps`` is the upload bandwidth each replicating machine gets, so
     initial replication of a machine takes ``total disk bytes * 8 / (bandwidth_mbps * 10^6)``.
     ``heartbeat_timeout`` is how long a stopped source stays silent before its item reports
-    ASR's health error 78174 (no heartbeat from the source machine).
+    ASR's health error 78174 (no heartbeat from the source machine). After initial replication,
+    each running source writes ``churn_mbps``; the agent holds ``agent_lag`` seconds of writes
+    and the log data store applies what it received ``processing_lag`` seconds later (see
+    :mod:`ec2asr.testing.emulator.agent_data`).
     """
 
     bandwidth_mbps: float = attrs.field(default=100.0, converter=_seconds)
@@ -367,6 +377,10 @@ class Timings:
     recovery_plan: float = attrs.field(default=10.0, converter=_seconds)
     heartbeat_timeout: float = attrs.field(default=900.0, converter=_seconds)
     crash_consistent_minutes: int = 5
+    churn_mbps: float = attrs.field(default=8.0, converter=_seconds)
+    agent_lag: float = attrs.field(default=30.0, converter=_seconds)
+    processing_lag: float = attrs.field(default=120.0, converter=_seconds)
+    vm_operation: float = attrs.field(default=60.0, converter=_seconds)
 
     def with_overrides(self, overrides: Mapping[str, float]) -> Timings:
         """A copy with some durations replaced."""

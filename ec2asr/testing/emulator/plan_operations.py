@@ -18,6 +18,7 @@ import attrs
 from ec2asr.testing.emulator import lro
 from ec2asr.testing.emulator.arm import ArmError, invalid, stable_guid
 from ec2asr.testing.emulator.audit import failover_record, plan_point_type, resolve_point
+from ec2asr.testing.emulator.compute import failover_vm, remove_test_vm, test_vm
 from ec2asr.testing.emulator.item_handlers import check_allowed
 from ec2asr.testing.emulator.jobs import TaskSpec
 from ec2asr.testing.emulator.jobs_api import start_job
@@ -144,7 +145,7 @@ def plan_test_failover(ctx: Context) -> Response:
     def validate(item: ProtectedItem) -> None:
         if not (network or item.settings.get("testNetworkId")):
             raise invalid(f"A test network is required for '{item.name}': pass networkId.")
-        resolve_point(item, None, ctx.now, point_type)
+        resolve_point(item, None, ctx.now, point_type, dry_run=True)
 
     def prepare(item: ProtectedItem) -> Callable[[datetime], None]:
         point = resolve_point(item, None, ctx.now, point_type)
@@ -154,6 +155,7 @@ def plan_test_failover(ctx: Context) -> Response:
         def done(when: datetime) -> None:
             item.test_failover = "done"
             item.last_test_failover = when
+            test_vm(ctx.emulator, item, when)
 
         return done
 
@@ -185,6 +187,7 @@ def plan_test_failover_cleanup(ctx: Context) -> Response:
 
         def done(_: datetime) -> None:
             item.test_failover = "none"
+            remove_test_vm(ctx.emulator, item)
 
         return done
 
@@ -210,12 +213,16 @@ def plan_unplanned_failover(ctx: Context) -> Response:
     point_type = plan_point_type(properties)
     records: list[FailoverRecord] = []
 
+    latest = point_type in (None, "Latest")
+
     def validate(item: ProtectedItem) -> None:
-        resolve_point(item, None, ctx.now, point_type)
+        resolve_point(item, None, ctx.now, point_type, dry_run=True)
 
     def prepare(item: ProtectedItem) -> Callable[[datetime], None]:
         point = resolve_point(item, None, ctx.now, point_type)
-        records.append(failover_record(item, kind="unplanned", now=ctx.now, point=point))
+        records.append(
+            failover_record(item, kind="unplanned", now=ctx.now, point=point, latest=latest)
+        )
         item.phase = "failing_over"
         if item.replication:
             item.replication.stop(ctx.now)
@@ -225,13 +232,12 @@ def plan_unplanned_failover(ctx: Context) -> Response:
             item.active_location = "Recovery"
             item.last_failover = when
             item.failover_recovery_point = point[1]
+            failover_vm(ctx.emulator, item, when)
 
         return done
 
-    def failed(item: ProtectedItem, when: datetime) -> None:
-        item.phase = "failover_failed"
-        if item.replication:
-            item.replication.resume(when)
+    def failed(item: ProtectedItem, _: datetime) -> None:
+        item.phase = "failover_failed"  # replication does not resume
 
     def after(plan: RecoveryPlan, when: datetime) -> None:
         plan.last_unplanned_failover = when
@@ -276,32 +282,14 @@ def plan_failover_commit(ctx: Context) -> Response:
 
 
 def plan_failover_cancel(ctx: Context) -> Response:
-    """POST failoverCancel on a plan: undo the items' uncommitted failovers."""
-
-    def prepare(item: ProtectedItem) -> Callable[[datetime], None]:
-        item.phase = "cancelling"
-
-        def done(when: datetime) -> None:
-            item.phase = "protected"
-            item.active_location = "Primary"
-            item.failover_recovery_point = None
-            if item.replication:
-                item.replication.resume(when)
-
-        return done
-
-    def failed(item: ProtectedItem, _: datetime) -> None:
-        item.phase = "failed_over"
-
-    return _run_plan(
-        ctx,
-        operation="CancelFailover",
-        scenario="CancelFailover",
-        friendly="Cancel failover",
-        duration=ctx.emulator.timings.failover_cancel,
-        prepare=prepare,
-        on_item_failed=failed,
-    )
+    """POST failoverCancel on a plan: offered only after a planned failover (from Azure back),
+    never after a forward failover of InMageRcm items; refused like any disallowed operation."""
+    vault, plan = plan_of(ctx)
+    items = plan_items(vault, plan)
+    for item in items:
+        ctx.emulator.sample_item(item, ctx.now)
+        check_allowed(ctx, item, "CancelFailover")
+    raise invalid(f"The recovery plan '{plan.name}' has no replicated items.")
 
 
 def plan_planned_failover(ctx: Context) -> Response:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ec2asr.testing.emulator import asr_errors
 from ec2asr.testing.emulator.arm import SENTINEL_TIME, format_time, stable_guid
-from ec2asr.testing.emulator.models import Reachability
+from ec2asr.testing.emulator.models import Reachability, Timings
 from ec2asr.testing.emulator.replication import RecoveryPointTime, Replication
 from ec2asr.testing.emulator.state import (
     Container,
@@ -44,11 +44,13 @@ PHASES: dict[str, tuple[str, str]] = {
 TEST_FAILOVER_STATES: dict[str, tuple[str, str]] = {
     "none": ("None", "None"),
     "running": ("TestFailoverInitiated", "Test failover in progress"),
-    "done": ("TestFailoverCompleted", "Test failover completed"),
+    "done": ("WaitingForCompletion", "Waiting for user input"),
     "failed": ("TestFailoverFailed", "Test failover failed"),
     "cleaning": ("MarkedForDeletion", "Cleaning up test environment"),
 }
-REPLICATING_PHASES = frozenset({"initial_replication", "protected", "failover_failed"})
+REPLICATING_PHASES = frozenset({"initial_replication", "protected"})
+"""Phases in which data flows. A failover ends replication, whether it succeeds or fails:
+replication does not resume (a failed failover is retried, or protection disabled)."""
 
 
 @dataclass
@@ -87,6 +89,7 @@ class ProtectedItem:
     last_failover: datetime | None = None
     last_test_failover: datetime | None = None
     failover_recovery_point: str | None = None
+    test_failover_job: str | None = None
     connectivity: Reachability = field(default_factory=lambda: Reachability(True))
     rp_names: dict[str, datetime] = field(default_factory=dict)
     internal_id: str = ""
@@ -136,22 +139,19 @@ class ProtectedItem:
         if self.phase == "initial_replication" and self.replication.completed is not None:
             self.phase = "protected"
 
-    def start_replication(
-        self,
-        when: datetime,
-        bytes_per_second: float,
-        crash_minutes: int,
-        heartbeat_timeout: float = 900.0,
-    ) -> None:
+    def start_replication(self, when: datetime, timings: Timings) -> None:
         """Initial replication starts (the enable job finished)."""
         self.replication = Replication(
             total_bytes=sum(d.capacity_bytes for d in self.disks),
-            bytes_per_second=bytes_per_second,
+            bytes_per_second=timings.bandwidth_mbps * 1_000_000 / 8,
             started=when,
-            crash_minutes=self.policy.crash_consistent_minutes or crash_minutes,
+            crash_minutes=self.policy.crash_consistent_minutes or timings.crash_consistent_minutes,
             app_minutes=self.policy.app_consistent_minutes,
             retention_minutes=self.policy.recovery_point_history_minutes,
-            heartbeat_timeout=heartbeat_timeout,
+            heartbeat_timeout=timings.heartbeat_timeout,
+            churn_bytes_per_second=timings.churn_mbps * 1_000_000 / 8,
+            agent_lag=timings.agent_lag,
+            processing_lag=timings.processing_lag,
         )
         self.phase = "initial_replication"
 
@@ -196,13 +196,20 @@ class ProtectedItem:
         """``allowedOperations`` for the current state."""
         if self.job_running(now):
             return []
-        pending_cleanup = self.test_failover == "done"
-        test_op = "TestFailoverCleanup" if pending_cleanup else "TestFailover"
-        if self.phase in ("protected", "failover_failed"):
-            return ["UnplannedFailover", "DisableProtection", test_op]
+        if self.test_failover == "done":
+            # Official example ReplicationProtectedItems_TestFailover.json: only the cleanup.
+            return ["TestFailoverCleanup"]
+        if self.phase == "protected":
+            return ["UnplannedFailover", "DisableProtection", "TestFailover"]
+        if self.phase == "failover_failed":
+            return ["UnplannedFailover", "DisableProtection"]
         if self.phase == "failed_over":
-            return ["Commit", "ChangePit", "CancelFailover", "DisableProtection"]
-        if self.phase in ("committed", "enable_failed", "initial_replication"):
+            # ReplicationProtectedItems_UnplannedFailover.json; no CancelFailover: a forward
+            # failover cannot be cancelled in the modernized stack.
+            return ["CompleteMigration", "Commit", "DisableProtection", "ChangePit"]
+        if self.phase == "committed":
+            return ["CompleteMigration", "DisableProtection"]
+        if self.phase in ("enable_failed", "initial_replication"):
             return ["DisableProtection"]
         return []
 
@@ -261,6 +268,11 @@ class ProtectedItem:
         critical = any(e["errorLevel"] == "Error" for e in errors)
         job = self.vault.jobs.get(self.current_job) if self.current_job else None
         running = job is not None and job.state_at(now) in ("InProgress", "Suspended")
+        if not running and self.test_failover == "done" and self.test_failover_job:
+            # The test failover's scenario stays current until its cleanup (official example
+            # ReplicationProtectedItems_TestFailover.json).
+            job = self.vault.jobs.get(self.test_failover_job)
+            running = job is not None
         job_name = job.name if running and job else "None"
         scenario = {
             "scenarioName": job.scenario_name if running and job else "None",

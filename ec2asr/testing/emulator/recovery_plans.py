@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["ROUTES", "plan_items", "plan_json", "plan_of"]
 
 _GROUP_TYPES = {"Shutdown", "Boot", "Failover"}
-_ITEM_OPS = ("TestFailover", "TestFailoverCleanup", "UnplannedFailover", "Commit", "CancelFailover")
+_ITEM_OPS = ("TestFailover", "TestFailoverCleanup", "UnplannedFailover", "Commit")
 
 
 def plan_items(vault: VaultState, plan: RecoveryPlan) -> list[ProtectedItem]:

@@ -5,17 +5,21 @@ Nothing runs in the background: each time the emulator observes an item it calls
 (TCP 443/9443) and whether the source machine runs. The interval since the previous sample
 counts as "data flowed" when the path is open now and the source ran as last observed (a power
 change takes effect when a sample sees it); otherwise it is a gap (no progress, no recovery
-points). Initial replication moves ``bytes_per_second``;
-once it completes, crash-consistent recovery points exist every ``crash_minutes`` and
-app-consistent ones every ``app_minutes``, on a grid anchored at the completion — except in gaps.
+points). Initial replication moves ``bytes_per_second``; once it completes, the guest's writes
+follow the pipeline of :mod:`ec2asr.testing.emulator.agent_data` (pending at the source agent,
+pending in the log data store, heartbeat), and crash-consistent recovery points exist every
+``crash_minutes`` and app-consistent ones every ``app_minutes``, on a grid anchored at the
+completion, except in gaps. A point is listed once the data up to it was received and processed.
 
-Source power. The first sample that finds the source not running is its shutdown: the Mobility
-agent's final flush yields one crash-consistent recovery point at that time (the *shutdown
-point*; none before initial replication completed or while the path to the appliance is
-closed), and no point follows while the source is down. The first sample that finds it running
-again restarts replication, and the grid is anchored anew at the restart (its first point one
-step later). A failover stops replication (:meth:`Replication.stop`); cancelling it resumes
-replication (:meth:`Replication.resume`), which also anchors the grid anew.
+Source power. The first sample that finds the source not running is its shutdown: the guest
+stops writing and the agent sends what it holds (or cannot: the path is closed). No recovery
+point is created by a shutdown, and none follows while the source is down. The first sample
+that finds it running again restarts replication, and the grid is anchored anew at the restart.
+
+Failover. A failover stops replication (:meth:`Replication.stop`); a failover to "Latest"
+processes every write the appliance received into a point of its own (:meth:`latest_for_failover`).
+Replication does not resume after a failover, whether it succeeded or failed; only a disable that
+failed gives replication back (:meth:`Replication.resume`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from ec2asr.testing.emulator.agent_data import AgentData
 
 __all__ = ["RecoveryPointTime", "Replication"]
 
@@ -48,9 +54,10 @@ class Replication:
         heartbeat_timeout: Seconds without an agent heartbeat before ASR reports it (78174).
         source_running: The source's power state at the last sample.
         down_since: When the last sample that found the source down first did (its shutdown).
-        shutdowns: Shutdown points taken (times).
-        restarts: When replication restarted (source started again, failover cancelled).
+        restarts: When replication restarted (the source started again).
         outages: Gaps ``[start, end]``: no data flowed in ``(start, end]``.
+        data: Pending data and heartbeat (:class:`AgentData`).
+        processed_points: Points created by failovers to "Latest".
     """
 
     total_bytes: int
@@ -67,9 +74,21 @@ class Replication:
     blocked: bool = False
     source_running: bool = True
     down_since: datetime | None = None
-    shutdowns: list[datetime] = field(default_factory=list)
     restarts: list[datetime] = field(default_factory=list)
     outages: list[list[datetime]] = field(default_factory=list)
+    churn_bytes_per_second: float = 0.0
+    agent_lag: float = 30.0
+    processing_lag: float = 120.0
+    data: AgentData = field(init=False)
+    processed_points: list[datetime] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.data = AgentData(
+            churn=self.churn_bytes_per_second,
+            bandwidth=self.bytes_per_second,
+            agent_lag=self.agent_lag,
+            processing_lag=self.processing_lag,
+        )
 
     # -- sampling -------------------------------------------------------------------------
     def sample(self, now: datetime, reachable: bool, running: bool = True) -> None:
@@ -79,8 +98,11 @@ class Replication:
         if end > previous:
             if reachable and self.source_running:
                 self._transfer(previous, end)
+                self.data.last_heartbeat = end
             else:
                 self._gap(previous, end)
+            if self.completed is not None and self.source_running:
+                self.data.flow(max(previous, self.completed), end, reachable)
             self.last_sample = end
         if self.stopped is None:
             self._power(max(end, previous), running, reachable)
@@ -108,11 +130,12 @@ class Replication:
         if self.source_running and not running:
             self.source_running = False
             self.down_since = when
-            if reachable and self.completed is not None and self.completed <= when:
-                self.shutdowns.append(when)
+            if self.completed is not None and self.completed <= when:
+                self.data.shutdown(when, reachable)
         elif running and not self.source_running:
             self.source_running = True
             self.down_since = None
+            self.data.restart()
             self.restarts.append(when)
 
     def stop(self, when: datetime) -> None:
@@ -121,7 +144,7 @@ class Replication:
             self.stopped = when
 
     def resume(self, when: datetime) -> None:
-        """Replication resumes at ``when`` (a failover failed or was cancelled).
+        """Replication resumes at ``when`` (disabling protection failed).
 
         The time it was stopped is a gap; the recovery-point grid is anchored anew at ``when``
         (when the source runs; otherwise at its restart).
@@ -183,14 +206,61 @@ class Replication:
             start = max(low, anchor)
             cursor = anchor - ((anchor - start) // step) * step  # first grid time >= start
             while cursor <= high and (following is None or cursor < following):
-                yield cursor
+                if index == 0 or cursor != anchor:  # a restart itself is not a point
+                    yield cursor
                 cursor += step
 
-    def _horizon(self, now: datetime) -> datetime:
-        horizon = min(now, self.stopped) if self.stopped else now
+    def _until(self, now: datetime) -> datetime:
+        """``now``, bounded by the end of replication (a failover) and the last sample."""
+        until = min(now, self.stopped) if self.stopped else now
         if self.last_sample is not None:
-            horizon = min(horizon, self.last_sample)
-        return horizon
+            until = min(until, self.last_sample)
+        return until
+
+    def _horizon(self, now: datetime) -> datetime:
+        """The newest guest time whose data was received and processed: points up to it are
+        listed."""
+        until = self._until(now)
+        received = self.data.received_until(until, self.source_running) or until
+        lag = self.processing_lag + (self.agent_lag if self.source_running else 0.0)
+        return min(received, until - timedelta(seconds=lag))
+
+    # -- pending data (InMageRcm's per-disk figures, summed) ---------------------------------
+    def pending_at_source(self, now: datetime) -> float:
+        """Bytes the guest wrote that have not reached the appliance (0 before initial
+        replication completed)."""
+        if self.completed is None:
+            return 0.0
+        return self.data.pending_at_source(self._until(now), self.source_running)
+
+    def pending_in_log_store(self, now: datetime) -> float:
+        """Bytes received and not yet processed."""
+        if self.completed is None:
+            return 0.0
+        return self.data.pending_in_log_store(self._until(now))
+
+    def last_heartbeat(self, now: datetime) -> datetime | None:
+        """The Mobility agent's last heartbeat seen at ``now``."""
+        return self.data.heartbeat(self._until(now))
+
+    def latest_for_failover(
+        self, now: datetime, *, record: bool = True
+    ) -> RecoveryPointTime | None:
+        """A failover to "Latest" at ``now``: every write received is processed into a point of
+        its own (listed from then on, unless ``record`` is False). None before initial
+        replication completed."""
+        if self.completed is None:
+            return None
+        until = self._until(now)
+        received = self.data.received_until(until, self.source_running) or until
+        point = max(received, self.completed)
+        if record and point not in self.processed_points:
+            self.processed_points.append(point)
+        return RecoveryPointTime(point, False)
+
+    def loss_seconds(self, now: datetime, point: datetime) -> float:
+        """Seconds of guest writes that a failover at ``now`` to ``point`` loses."""
+        return self.data.loss(self._until(now), self.source_running, point)
 
     def latest_point(self, now: datetime) -> RecoveryPointTime | None:
         """The most recent recovery point at ``now`` (None before initial replication ends)."""
@@ -205,16 +275,16 @@ class Replication:
                 candidate = self._grid_floor(outage_start, minutes)
             if candidate is not None and (best is None or candidate > best):
                 best = candidate
-        shutdown = next((s for s in reversed(self.shutdowns) if s <= horizon), None)
-        if shutdown is not None and (best is None or shutdown > best):
-            best = shutdown
+        processed = [p for p in self.processed_points if p <= self._until(now)]
+        if processed and (best is None or max(processed) > best):
+            best = max(processed)
         if best is None:
             return None
         return RecoveryPointTime(best, self._is_app_point(best))
 
     def _is_app_point(self, when: datetime) -> bool:
         anchor = self._anchor(when)
-        if anchor is None or self.app_minutes <= 0 or when in self.shutdowns:
+        if anchor is None or self.app_minutes <= 0 or when in self.processed_points:
             return False
         return (when - anchor) % timedelta(minutes=self.app_minutes) == timedelta(0)
 
@@ -225,7 +295,7 @@ class Replication:
             return []
         horizon = latest.time
         oldest = max(self.completed, horizon - timedelta(minutes=self.retention_minutes))
-        times = {s for s in self.shutdowns if oldest <= s <= horizon}
+        times = {p for p in self.processed_points if oldest <= p <= horizon}
         for minutes in (self.crash_minutes, self.app_minutes):
             times.update(
                 t for t in self._grid(oldest, horizon, minutes) if self._in_outage(t) is None
