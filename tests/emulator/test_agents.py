@@ -275,5 +275,5 @@ def test_no_recovery_points_while_the_appliance_is_unreachable(
     assert max(gaps) >= 2 * 3600
     assert (
         items.get(*args, spec.instance_id).properties.provider_specific_details.last_rpo_in_seconds
-        < 300
+        < 300 + 150  # the grid, behind by the lags (30 s at the agent, 120 s processing)
     )
