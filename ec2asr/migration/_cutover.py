@@ -57,9 +57,11 @@ def drained(rt: Runtime, live: Live) -> bool | None:
             live,
             DataPendingError(
                 f"{live.iid}: data written before the stop has not reached Azure after "
-                f"{waited / 60:.0f} min: {'; '.join(pending)}. The source stays stopped: make "
-                "sure it can reach the replication appliance (TCP 443 and 9443) and run again "
-                "(ec2asr waits again), or roll it back (its EC2 instance is started again)",
+                f"{waited / 60:.0f} min: {'; '.join(pending)}. It was not failed over and its "
+                "EC2 instance stays stopped. If its agent still sends (a heartbeat after the "
+                "stop), run again to wait longer; otherwise roll it back (the instance starts "
+                "and replication catches up, no new initial replication), make sure it reaches "
+                "the replication appliance on TCP 443 and 9443, and cut over again",
                 instance_id=live.iid,
                 pending=pending,
                 waited_seconds=waited,
@@ -124,9 +126,7 @@ def record_failover_point(rt: Runtime, live: Live) -> bool:
         rt.journal.end_step(step.id, succeeded=False, error=str(exc))
         rt.transient(live, exc, step="verify-recovery-point")
         return False
-    window = None
-    if point.time is not None and stop is not None:
-        window = max(0.0, (stop - point.time).total_seconds())
+    window = loss_window(live.data.get("cutover"), point.time, stop)
     rt.journal.end_step(
         step.id,
         succeeded=True,
@@ -149,6 +149,26 @@ def record_failover_point(rt: Runtime, live: Live) -> bool:
             stage=live.stage.value,
         )
     return True
+
+
+def loss_window(
+    cutover: object, point_time: datetime | None, stop: datetime | None
+) -> float | None:
+    """Seconds of the source's writes the point failed over to may miss.
+
+    After a failover to "Latest" with nothing pending, that is 0 (a point older than the stop
+    request would mean otherwise: then the time between them). For a point chosen by name, the
+    writes after it up to the agent's last heartbeat after the stop may be missing: an upper
+    bound. None when the point's time is unknown.
+    """
+    if point_time is None or stop is None:
+        return None
+    evidence = cutover if isinstance(cutover, dict) else {}
+    if evidence.get("recovery_point") == "Latest":
+        return max(0.0, (stop - point_time).total_seconds())
+    beat = evidence.get("agent_last_heartbeat")
+    end = max(stop, datetime.fromisoformat(str(beat))) if beat else stop
+    return max(0.0, (end - point_time).total_seconds())
 
 
 def all_checked(members: Sequence[Live]) -> bool:

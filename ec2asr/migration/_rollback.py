@@ -113,6 +113,10 @@ def rollback(
     full: list[Live] = []
     start_only: list[Live] = []
     for live in lives:
+        if live.status is MachineStatus.FAILED:
+            # A failed cutover (its data did not drain, its failover failed) is what a rollback
+            # is for: its error is kept in the journal's history, the rollback proceeds.
+            rt.update(live, status=MachineStatus.IN_PROGRESS, clear_error=True)
         live.item = items.get(live.iid)
         item = live.item
         undone = live.data.get("rollback_pending")
@@ -298,6 +302,13 @@ def change_point(
             "after a failover and before its commit"
         )
     live = Live(plan=machine_plan, record=record)
+    evidence = dict(record.data.get("cutover") or {})
+    evidence.update(
+        recovery_point=point_id,
+        why="changed by the caller (change_recovery_point) before the commit",
+        changed_at=rt.now().isoformat(),
+    )
+    rt.update(live, data={"cutover": evidence})
     if rt.issue(
         live,
         "change-recovery-point",

@@ -205,6 +205,8 @@ class Runtime:
         times = dict(live.data.get("stage_times") or {})
         times[stage.value] = self.now().isoformat()
         status = MachineStatus.DONE if stage >= self.options.until else MachineStatus.PENDING
+        if stage is Stage.FAILED_OVER:
+            status = MachineStatus.IN_PROGRESS  # until the point failed over to is journaled
         self.update(live, stage=stage, status=status, data={**data, "stage_times": times})
         self.events.emit(EventKind.STAGE_REACHED, message, instance_id=live.iid, stage=stage.value)
 

@@ -35,6 +35,11 @@ def act(rt: Runtime, lives: Sequence[Live], target: TargetSettings) -> None:
             MachineStatus.ROLLED_BACK,
         ):
             continue
+        if live.stage is Stage.FAILED_OVER and not live.data.get("failover_point_checked"):
+            if _cutover.record_failover_point(rt, live):
+                done = live.stage >= rt.options.until
+                rt.update(live, status=MachineStatus.DONE if done else MachineStatus.PENDING)
+            continue
         if live.stage >= rt.options.until:
             if live.status is not MachineStatus.DONE:
                 rt.update(live, status=MachineStatus.DONE)
@@ -79,12 +84,8 @@ def act(rt: Runtime, lives: Sequence[Live], target: TargetSettings) -> None:
         elif stage is Stage.SOURCE_STOPPED and rt.can_issue():
             if rt.options.recovery_plan is None:
                 failover_when_ready(rt, live)
-        elif stage is Stage.FAILED_OVER:
-            if not live.data.get("failover_point_checked"):
-                _cutover.record_failover_point(rt, live)
-            elif rt.can_issue() and (
-                rt.options.recovery_plan is None or live.data.get("recovery_plan") is None
-            ):
+        elif stage is Stage.FAILED_OVER and rt.can_issue():
+            if rt.options.recovery_plan is None or live.data.get("recovery_plan") is None:
                 item_operation(rt, live, "commit", "begin_commit_failover")
         elif stage is Stage.COMMITTED:
             if live.data.get("migration_completed"):

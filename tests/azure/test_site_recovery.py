@@ -213,3 +213,29 @@ def test_reading_the_appliance_fabric_lists_appliances_once(sandbox: Sandbox) ->
         n - before.get(op, 0) for op, n in after.items() if op.endswith("/replicationAppliances")
     )
     assert appliance_calls == 1
+
+
+def test_virtual_machine_power_state_and_deallocate(sandbox: Sandbox) -> None:
+    from ec2asr.testing.emulator.compute import create_vm
+
+    c = client(sandbox)
+    vm = create_vm(
+        sandbox.emulator,
+        resource_group_id=TARGET.resource_group_id,
+        name="cutover-vm",
+        size="Standard_D2s_v5",
+        when=sandbox.now(),
+        item="i-1",
+    )
+    assert c.get_virtual_machine_power_state(vm.id) == "running"
+    operation = c.begin_deallocate_virtual_machine(vm.id)
+    assert operation.polling_url is not None
+    assert "/providers/Microsoft.Compute/locations/" in operation.polling_url
+    assert c.get_virtual_machine_power_state(vm.id) == "deallocating"
+    operation.wait()  # the client's sleep moves the simulated clock
+    assert operation.status() == "Succeeded"
+    assert c.get_virtual_machine_power_state(vm.id) == "deallocated"
+    missing = TARGET.resource_group_id + "/providers/Microsoft.Compute/virtualMachines/nope"
+    assert c.get_virtual_machine_power_state(missing) is None
+    with pytest.raises(AzureResourceNotFoundError):
+        c.begin_deallocate_virtual_machine(missing)
