@@ -53,6 +53,7 @@ _CLEARED = {
     "migration_completed": None,
     "percent": None,
     "health_warned": None,
+    "rollback_vm_id": None,
 }
 
 
@@ -178,8 +179,7 @@ def _note(rt: Runtime, live: Live, *, full: bool) -> dict[str, Any]:
     note: dict[str, Any] = {"at": rt.now().isoformat(), "failed_over": full}
     if full:
         note["cost"] = ROLLBACK_COST
-        vm_id = live.item.azure_vm_id if live.item is not None else live.data.get("azure_vm_id")
-        vm_id = vm_id or live.data.get("rollback_vm_id")
+        vm_id = live.data.get("rollback_vm_id")  # set when the VM existed
         note["azure_vm_id"] = vm_id
         note["azure_vm_left"] = "deallocated" if vm_id else None
     return note
@@ -219,10 +219,11 @@ def _deallocate(rt: Runtime, lives: Sequence[Live]) -> None:
         vm_id = live.item.azure_vm_id if live.item is not None else None
         if not vm_id:
             continue
-        rt.update(live, data={"rollback_vm_id": vm_id})
         step = rt.journal.begin_step(live.iid, "deallocate-vm", detail={"vm_id": vm_id})
         try:
             state = rt.asr.get_virtual_machine_power_state(vm_id)
+            if state is not None:
+                rt.update(live, data={"rollback_vm_id": vm_id})
             if state is None or state in ("deallocated", "deallocating"):
                 rt.journal.end_step(step.id, succeeded=True, detail={"state": state})
                 continue
