@@ -23,7 +23,7 @@ interrupted part-way is finished by running it again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ec2asr.errors import AzureResourceNotFoundError, Ec2AsrError, InvalidStateError
 from ec2asr.events import EventKind
@@ -32,11 +32,7 @@ from ec2asr.migration._runtime import Live, Runtime
 from ec2asr.migration._steps import item_key
 from ec2asr.migration.journal import Journal, MachineRecord
 from ec2asr.migration.plan import MigrationPlan
-from ec2asr.migration.report import MigrationReport
 from ec2asr.migration.stages import MachineStatus, Stage
-
-if TYPE_CHECKING:
-    from ec2asr.migration.facade import Migration
 
 ROLLBACK_COST = (
     "the failover was undone by disabling protection (a forward failover cannot be cancelled): "
@@ -104,9 +100,7 @@ def check_request(
     return chosen
 
 
-def rollback(
-    migration: Migration, rt: Runtime, plan: MigrationPlan, records: Sequence[MachineRecord]
-) -> MigrationReport:
+def rollback(rt: Runtime, plan: MigrationPlan, records: Sequence[MachineRecord]) -> None:
     """Roll back the machines :func:`check_request` chose (see the module docstring)."""
     by_iid = {p.instance_id: p for p in plan}
     lives = [Live(plan=by_iid[r.instance_id], record=r) for r in records]
@@ -172,7 +166,6 @@ def rollback(
                 instance_id=live.iid,
                 stage=Stage.DISCOVERED.value,
             )
-    return migration.status()
 
 
 def _note(rt: Runtime, live: Live, *, full: bool) -> dict[str, Any]:
@@ -289,9 +282,7 @@ def _whole_recovery_plans(journal: Journal, wanted: set[str]) -> None:
             )
 
 
-def change_point(
-    migration: Migration, rt: Runtime, plan: MigrationPlan, instance_id: str, point_id: str
-) -> MigrationReport:
+def change_point(rt: Runtime, plan: MigrationPlan, instance_id: str, point_id: str) -> None:
     """Fail a failed-over, uncommitted machine over to another recovery point instead."""
     record = rt.journal.machine(instance_id)
     machine_plan = next((p for p in plan if p.instance_id == instance_id), None)
@@ -319,4 +310,3 @@ def change_point(
         while rt.in_flight:
             elapsed = rt.tracker.wait()
             observe(rt, [live], elapsed)
-    return migration.status()

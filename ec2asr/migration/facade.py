@@ -20,13 +20,12 @@ from ec2asr.aws.leases import SecurityGroupLeases
 from ec2asr.azure.jobs import JobTracker
 from ec2asr.azure.site_recovery import SiteRecoveryClient
 from ec2asr.errors import (
-    CutoverNotConfirmedError,
     Ec2AsrError,
     InvalidInputError,
-    InvalidStateError,
 )
 from ec2asr.events import EventDispatcher, EventKind, MigrationEvent
 from ec2asr.migration import _reconcile, _recovery_plan
+from ec2asr.migration._facade_steps import StepMethods, _check_confirmation
 from ec2asr.migration._observe import observe
 from ec2asr.migration._planning import appliance_summary, build_plan
 from ec2asr.migration._runtime import FleetContext, Live, RunOptions, Runtime
@@ -50,7 +49,7 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class Migration:
+class Migration(StepMethods):
     """Moves EC2 instances to Azure with Azure Site Recovery, resumably.
 
     The constructor does no I/O. ``plan()`` reads only; ``run()`` (or the step methods) act.
@@ -400,145 +399,6 @@ class Migration:
             if cutover is not None:
                 cutover.observe()
 
-    # -- one method per step ---------------------------------------------------------------
-
-    def install_agents(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
-        """Install (or hand over) the Mobility agent. See :meth:`run` for ``kwargs``."""
-        return self.run(plan, until=Stage.AGENT_INSTALLED, **kwargs)
-
-    def enable_replication(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
-        """Install agents if needed, wait for discovery, enable replication."""
-        return self.run(plan, until=Stage.REPLICATING, **kwargs)
-
-    def wait_for_protection(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
-        """Carry on until initial replication finished for every machine."""
-        return self.run(plan, until=Stage.PROTECTED, **kwargs)
-
-    def test_migration(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
-        """Test failover into the isolated network, then clean it up."""
-        return self.run(plan, until=Stage.TEST_CLEANED_UP, test_migration=True, **kwargs)
-
-    def cutover(
-        self,
-        plan: MigrationPlan,
-        *,
-        confirm_cutover: bool = False,
-        recovery_plan: RecoveryPlanSpec | None = None,
-        **kwargs: Any,
-    ) -> MigrationReport:
-        """Stop the sources and fail over (machines that finished their test migration).
-
-        Raises:
-            CutoverNotConfirmedError: Without ``confirm_cutover=True``.
-        """
-        _check_confirmation(confirm_cutover)
-        if confirm_cutover is not True:
-            raise CutoverNotConfirmedError(
-                "cutover stops the EC2 instances and fails over to Azure; "
-                "call it with confirm_cutover=True"
-            )
-        return self.run(
-            plan,
-            until=Stage.FAILED_OVER,
-            confirm_cutover=True,
-            recovery_plan=recovery_plan,
-            only_from=Stage.TEST_CLEANED_UP,
-            **kwargs,
-        )
-
-    def commit(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
-        """Commit the failover of machines that failed over (no rollback afterwards)."""
-        return self.run(
-            plan, until=Stage.COMMITTED, confirm_cutover=True, only_from=Stage.FAILED_OVER, **kwargs
-        )
-
-    def complete(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
-        """Complete the migration of committed machines (revoke leases, tag the sources)."""
-        return self.run(
-            plan, until=Stage.COMPLETED, confirm_cutover=True, only_from=Stage.COMMITTED, **kwargs
-        )
-
-    def rollback(
-        self, plan: MigrationPlan, *, instance_ids: Iterable[str] | None = None
-    ) -> MigrationReport:
-        """Before commit, undo a cutover the way the modernized ASR stack allows.
-
-        A source that was stopped but not failed over is started again (replication carries
-        on). A failed-over (uncommitted) machine cannot have its failover cancelled: its Azure
-        VM is deallocated (kept for inspection), protection is disabled and the source started
-        again; the next :meth:`run` re-enables replication, **which costs a new initial
-        replication**. Recovery-plan members are rolled back together. Everything is checked
-        before anything is written; an interrupted rollback is finished by calling it again.
-
-        Args:
-            plan: The migration's plan.
-            instance_ids: The machines to roll back (default: every machine that can be).
-
-        Raises:
-            InvalidInputError: ``plan`` or ``instance_ids`` is not of the right type.
-            InvalidStateError: A named machine is not in the plan, was never migrated or
-                stopped, or its failover was committed (then the source is no longer the
-                primary); or only some members of a recovery plan are named.
-            JournalLockedError: Another process drives this journal.
-        """
-        from ec2asr.migration._rollback import check_request, rollback
-
-        if not isinstance(plan, MigrationPlan):
-            raise InvalidInputError(f"plan must be a MigrationPlan, not {type(plan).__name__}")
-        if isinstance(instance_ids, str):
-            raise InvalidInputError("instance_ids must be a list of instance ids, not one string")
-        self.journal.open()
-        records = check_request(self.journal, plan, instance_ids)  # refuse before any write
-        fleet = self.prepare(plan)
-        rt = self._runtime(RunOptions(until=Stage.COMPLETED), fleet, total=len(plan))
-        return rollback(self, rt, plan, records)
-
-    def change_recovery_point(
-        self, plan: MigrationPlan, instance_id: str, recovery_point_id: str
-    ) -> MigrationReport:
-        """After a failover and before its commit, move a machine's Azure VM to another of its
-        recovery points (ASR's ``ChangePit``; list them with
-        ``asr.list_recovery_points``). The next run journals the new point and commits.
-
-        Raises:
-            InvalidInputError: ``recovery_point_id`` is empty.
-            InvalidStateError: The machine is not failed over (or already committed).
-            JournalLockedError: Another process drives this journal.
-        """
-        from ec2asr.migration._rollback import change_point
-
-        if not isinstance(recovery_point_id, str) or "/recoveryPoints/" not in recovery_point_id:
-            raise InvalidInputError(
-                f"recovery_point_id must be a recovery point's ARM id, not {recovery_point_id!r}"
-            )
-        self.journal.open()
-        record = self.journal.machine(instance_id)
-        if record is None or record.stage is not Stage.FAILED_OVER:
-            stage = record.stage.value if record is not None else "never migrated"
-            raise InvalidStateError(
-                f"{instance_id} is {stage}: the recovery point can be changed only after a "
-                "failover and before its commit"
-            )
-        fleet = self.prepare(plan)
-        rt = self._runtime(RunOptions(until=Stage.FAILED_OVER), fleet, total=1)
-        return change_point(self, rt, plan, instance_id, recovery_point_id)
-
-    def abort(self) -> tuple[str, ...]:
-        """Stop using temporary network access: revoke every security-group rule this migration
-        leased (for machines in any stage). Replication itself is left as it is; a later
-        :meth:`run` leases again what it still needs.
-
-        Returns:
-            The ids of the leases revoked.
-
-        Raises:
-            JournalLockedError: Another process drives this journal.
-            AwsError: AWS refused to revoke a rule (the journal keeps it for the next try).
-        """
-        self.journal.open()
-        revoked = self.leases.revoke_all()
-        return tuple(lease.lease_id for lease in revoked)
-
     def status(self) -> MigrationReport:
         """The report of every machine in the journal (opens it read-write if needed).
 
@@ -551,17 +411,3 @@ class Migration:
     def _fail_all(self, lives: Sequence[Live], rt: Runtime, error: Ec2AsrError) -> None:
         for live in lives:
             rt.fail(live, error, step="run")
-
-
-def _check_confirmation(confirm_cutover: object) -> None:
-    """Only the literal ``True`` confirms a cutover; ``False`` declines it; anything else (a
-    truthy string, 1, None) is refused before anything is changed.
-
-    Raises:
-        InvalidInputError: ``confirm_cutover`` is not a bool.
-    """
-    if confirm_cutover is not True and confirm_cutover is not False:
-        raise InvalidInputError(
-            f"confirm_cutover must be True or False, not {confirm_cutover!r} "
-            f"({type(confirm_cutover).__name__}): only the literal True confirms a cutover"
-        )
