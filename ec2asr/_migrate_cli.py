@@ -228,7 +228,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    """Before commit: cancel the failover and start the source instances again."""
+    """Before commit: undo cutovers (deallocate the VM, disable protection, start the source)."""
     config = load_config(args.config)
     env = environment()
     with _migration(config, env, config.installer.build()) as migration:
@@ -284,7 +284,7 @@ def add_commands(sub: Any) -> None:
     )
     migrate.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     rollback = with_config(
-        "rollback", "before commit: cancel failovers and start the sources again", cmd_rollback
+        "rollback", "before commit: undo cutovers and start the sources again", cmd_rollback
     )
     rollback.add_argument(
         "--instance-id", action="append", help="only this machine (repeatable; default: all)"

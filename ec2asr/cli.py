@@ -7,7 +7,7 @@ Commands:
     plan      plan a migration from a JSON config (reads only)
     migrate   run or resume it (never cuts over without --confirm-cutover)
     status    the migration's report, from its journal
-    rollback  before commit: cancel failovers, start the sources again
+    rollback  before commit: undo cutovers (VM deallocated, protection disabled, source started)
     abort     revoke the security-group rules the migration leased
 
 Exit status: 0 success, 2 bad arguments or an ec2asr error, 3 machines blocked or failed.

@@ -369,7 +369,6 @@ class Timings:
     test_failover_cleanup: float = attrs.field(default=180.0, converter=_seconds)
     unplanned_failover: float = attrs.field(default=600.0, converter=_seconds)
     failover_commit: float = attrs.field(default=120.0, converter=_seconds)
-    failover_cancel: float = attrs.field(default=180.0, converter=_seconds)
     disable_protection: float = attrs.field(default=120.0, converter=_seconds)
     update_item: float = attrs.field(default=30.0, converter=_seconds)
     policy: float = attrs.field(default=30.0, converter=_seconds)

@@ -38,7 +38,6 @@ PHASES: dict[str, tuple[str, str]] = {
     "failover_failed": ("UnplannedFailoverFailed", "Failover failed"),
     "committing": ("CommitFailoverStatesBegin", "Committing failover"),
     "committed": ("UnplannedFailoverCommitted", "Failover committed"),
-    "cancelling": ("CancelFailoverStatesBegin", "Cancelling failover"),
     "disabling": ("DisablingProtection", "Disabling protection"),
 }
 TEST_FAILOVER_STATES: dict[str, tuple[str, str]] = {
