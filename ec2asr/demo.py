@@ -145,8 +145,9 @@ def run_demo(*, push: bool = False, machines: int | None = None, out: TextIO) ->
         lost = [f.item for f in lossless if f.data_loss]
         simulated = (sandbox.now() - sim_start).total_seconds() / 3600
         say(
-            f"\nFailovers: {len(lossless)}, each to a recovery point taken after its source "
-            f"stopped: {'yes' if not lost else 'NO: ' + ', '.join(lost)}. Temporary security-"
+            f"\nFailovers: {len(lossless)}, each once its stopped source had nothing pending, "
+            f"to 'Latest' (no write lost): {'yes' if not lost else 'NO: ' + ', '.join(lost)}. "
+            "Temporary security-"
             f"group rules: {len(leases)} leased, "
             f"{sum(1 for lease in leases if lease.state == 'revoked')} revoked."
         )

@@ -33,7 +33,7 @@ def test_demo_runs_in_process_and_reports_every_machine() -> None:
     assert done is not None, out
     assert int(done.group(1)) == ready + warn - 1
     assert int(done.group(3)) == blocked + 1  # the stopped instance must be started first
-    assert "taken after its source stopped: yes" in out
+    assert "(no write lost): yes" in out
 
 
 @pytest.mark.e2e

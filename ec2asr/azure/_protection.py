@@ -121,6 +121,20 @@ class EnableReplicationRequest:
         )
 
 
+def disable_input(reason: str) -> m.DisableProtectionInput:
+    """The ``remove`` body: the reason, and ``replicationProviderInput`` as
+    Remove-AzRecoveryServicesAsrReplicationProtectedItem sends it for every provider but InMage
+    (and the official example ReplicationProtectedItems_Delete.json)."""
+    provider = m.DisableProtectionProviderSpecificInput(
+        {"instanceType": "DisableProtectionProviderSpecificInput"}
+    )
+    return m.DisableProtectionInput(
+        properties=m.DisableProtectionInputProperties(
+            disable_protection_reason=reason, replication_provider_input=provider
+        )
+    )
+
+
 class ProtectionOperations(ClientBase):
     """Operations on replication-protected items."""
 
@@ -274,16 +288,7 @@ class ProtectionOperations(ClientBase):
         return self._post("change the recovery point of", item, "begin_apply_recovery_point", body)
 
     def _remove(self, item: ItemRef, reason: str) -> AsrOperation[None]:
-        # As Remove-AzRecoveryServicesAsrReplicationProtectedItem sends it for every provider
-        # but InMage (and the official example ReplicationProtectedItems_Delete.json).
-        provider = m.DisableProtectionProviderSpecificInput(
-            {"instanceType": "DisableProtectionProviderSpecificInput"}
-        )
-        body = m.DisableProtectionInput(
-            properties=m.DisableProtectionInputProperties(
-                disable_protection_reason=reason, replication_provider_input=provider
-            )
-        )
+        body = disable_input(reason)
         args = self._args(item)
         verb = "complete migration of" if reason == "MigrationComplete" else "disable"
         return self._begin(

@@ -106,3 +106,22 @@ def test_compute_calls_refuse_anything_but_a_vm_id() -> None:
             client.get_virtual_machine_power_state(bad)  # type: ignore[arg-type]
         with pytest.raises(ec2asr.InvalidInputError):
             client.begin_deallocate_virtual_machine(bad)  # type: ignore[arg-type]
+
+
+def test_remove_sends_the_provider_input_as_the_cmdlet_does() -> None:
+    import json
+
+    from azure.mgmt.recoveryservicessiterecovery._utils.model_base import SdkJSONEncoder
+
+    from ec2asr.azure._protection import disable_input
+
+    for reason in ("NotSpecified", "MigrationComplete"):
+        body = json.loads(json.dumps(disable_input(reason), cls=SdkJSONEncoder))
+        assert body == {
+            "properties": {
+                "disableProtectionReason": reason,
+                "replicationProviderInput": {
+                    "instanceType": "DisableProtectionProviderSpecificInput"
+                },
+            }
+        }
