@@ -49,7 +49,7 @@ from ec2asr.testing.emulator.models import (
     WriteRecord,
 )
 from ec2asr.testing.emulator.protected_items import ProtectedItem
-from ec2asr.testing.emulator.router import Route, Router
+from ec2asr.testing.emulator.router import Request, Response, Route, Router
 from ec2asr.testing.emulator.server import EmulatorServer
 from ec2asr.testing.emulator.state import Appliance, RunAsAccount, VaultState
 from ec2asr.testing.emulator.store import Store
@@ -133,6 +133,7 @@ class AsrEmulator(ApplianceMixin):
         self.limits: ArmLimits | None = None
         self.router = Router(_routes())
         self.request_hooks: list[Callable[[], None]] = []
+        self.exchange_hooks: list[Callable[[Request, Response], None]] = []
         self._writes: list[WriteRecord] = []
         self._failovers: list[FailoverRecord] = []
         self._counts: dict[str, collections.Counter[str]] = {
@@ -372,6 +373,12 @@ class AsrEmulator(ApplianceMixin):
     def add_request_hook(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` before every request is handled (the sandbox syncs SSM state here)."""
         self.request_hooks.append(hook)
+
+    def add_exchange_hook(self, hook: Callable[[Request, Response], None]) -> None:
+        """Call ``hook(request, response)`` after each request is answered, before the answer
+        is sent (the contract tests validate every exchange here). A hook that raises is
+        logged and does not change the answer."""
+        self.exchange_hooks.append(hook)
 
     def get_vault_state(self) -> VaultState:
         """The emulated vault's state (for white-box assertions in tests).

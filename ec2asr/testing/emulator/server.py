@@ -192,6 +192,11 @@ class _Handler(BaseHTTPRequestHandler):
                 response = Response(
                     500, ArmError(500, "InternalServerError", "Emulator error.").body()
                 )
+        for hook in list(self.server.emulator.exchange_hooks):
+            try:
+                hook(request, response)
+            except Exception:  # an observer must never stop the answer
+                logger.exception("ASR emulator: exchange hook failed")
         self._send(response)
 
     def _send(self, response: Response) -> None:
