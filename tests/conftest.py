@@ -49,15 +49,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     AsrEmulator.__init__ = _ORIGINAL_INIT  # type: ignore[method-assign]
 
 
-def validator_of(emulator: AsrEmulator) -> ContractValidator:
-    """The validator attached to ``emulator``."""
-    for hook in emulator.exchange_hooks:
-        owner = getattr(hook, "__self__", None)
-        if isinstance(owner, ContractValidator):
-            return owner
-    raise LookupError("the emulator carries no contract validator")
-
-
 def _expected(mismatch: Mismatch, refused_requests: bool) -> bool:
     return refused_requests and mismatch.side == "request" and mismatch.status >= 400
 

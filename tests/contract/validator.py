@@ -38,7 +38,7 @@ from .sdk_contract import (
     model_kind,
 )
 
-__all__ = ["ContractValidator", "Mismatch"]
+__all__ = ["ContractValidator", "Mismatch", "page_schema", "validator_of"]
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def _async_schema() -> Obj:
     return Obj(lambda: body, body.name)
 
 
-def _page_schema(item: Obj) -> Obj:
+def page_schema(item: Obj) -> Obj:
     page = SpecObject(
         f"{item.name}Page",
         {"value": Prop(Arr(item), required=True), "nextLink": Prop(Prim("string"))},
@@ -200,7 +200,7 @@ class ContractValidator:
             problems.append(("request", "a body where the operation takes none"))
         model = model_kind(op.response_model) if op.response_model is not None else None
         if model is not None and op.paged:
-            model = _page_schema(model)
+            model = page_schema(model)
         problems += self._answer(op.name, response, op.statuses, op.headers, model)
         if 200 <= response.status < 300:
             self._learn(op, request, response)
@@ -332,3 +332,16 @@ class ContractValidator:
         """The mismatches recorded after ``mark``."""
         with self._lock:
             return list(self.mismatches[mark:])
+
+
+def validator_of(emulator: Any) -> ContractValidator:
+    """The validator the test plugin attached to ``emulator``.
+
+    Raises:
+        LookupError: When the emulator carries none.
+    """
+    for hook in emulator.exchange_hooks:
+        owner = getattr(hook, "__self__", None)
+        if isinstance(owner, ContractValidator):
+            return owner
+    raise LookupError("the emulator carries no contract validator")
