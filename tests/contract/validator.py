@@ -83,9 +83,10 @@ def _error_schema() -> Obj:
     return Obj(lambda: envelope, "ErrorResponse")
 
 
-# ARM RPC, async-api-reference.md ("Azure-AsyncOperation resource format"): id, name, status
-# (required; terminal Succeeded/Failed/Canceled), startTime, endTime, percentComplete,
-# properties, error. ARM's operations are "Canceled"; ASR's jobs are "Cancelled".
+# ARM RPC (Azure/azure-resource-manager-rpc, v1.0/async-api-reference.md, "Azure-AsyncOperation
+# resource format"): id, name, status (required; terminal Succeeded/Failed/Canceled), startTime,
+# endTime, percentComplete, properties, error (required when Failed or Canceled), operations.
+# ARM's operations are "Canceled"; ASR's jobs are "Cancelled".
 
 
 def _async_schema() -> Obj:
@@ -101,6 +102,7 @@ def _async_schema() -> Obj:
             "percentComplete": Prop(Prim("number")),
             "properties": Prop(Any_()),
             "error": Prop(error),
+            "operations": Prop(Arr(Any_())),
         },
     )
     return Obj(lambda: body, body.name)
@@ -283,8 +285,8 @@ class ContractValidator:
             )
         problems = [("response", str(p)) for p in check(self._async, response.body, request=False)]
         body = response.body if isinstance(response.body, dict) else {}
-        if body.get("status") == "Failed" and not body.get("error"):
-            problems.append(("response", "a Failed operation without its error"))
+        if body.get("status") in ("Failed", "Canceled") and not body.get("error"):
+            problems.append(("response", f"a {body['status']} operation without its error"))
         if body.get("status") == "Cancelled":
             problems.append(
                 ("response", "'Cancelled' is a job state; ARM operations say 'Canceled'")
