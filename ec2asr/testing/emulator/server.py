@@ -2,9 +2,10 @@
 
 Pipeline per request: bearer token (none -> 401) -> ``api-version`` (missing -> 400) -> route
 (404/405) -> ARM limits (429) -> injected faults (delay, reset, error status, job outcome) ->
-settle jobs and run the handler under the emulator's lock -> audit and counts. Errors use ARM's
-envelope. 409 ``MissingSubscriptionRegistration`` is never answered: every provider counts as
-registered.
+settle jobs and run the handler under the emulator's lock -> audit and counts -> exchange hooks
+(``AsrEmulator.exchange_hooks``: each sees the request and the answer before it is sent).
+Errors use ARM's envelope. 409 ``MissingSubscriptionRegistration`` is never answered: every
+provider counts as registered.
 """
 
 from __future__ import annotations
