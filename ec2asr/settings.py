@@ -32,7 +32,7 @@ DISK_TYPES = (
     "Premium_ZRS",
 )
 LICENSE_TYPES = ("NoLicenseType", "WindowsServer")
-LINUX_LICENSE_TYPES = ("NoLicenseType", "RHEL_BYOS", "SLES_BYOS")
+LINUX_LICENSE_TYPES = ("NoLicenseType", "LinuxServer")
 
 
 @attrs.frozen
@@ -126,7 +126,7 @@ class TargetSettings:
         vm_names: Per-instance Azure VM name overrides; others derive from the Name tag.
         disk_type: Force one managed-disk type; None maps each EBS volume type.
         azure_hybrid_benefit: Use Windows Server licences you own (``licenseType=WindowsServer``).
-        linux_license_type: ``RHEL_BYOS`` / ``SLES_BYOS`` when bringing Linux subscriptions.
+        linux_license_type: ``LinuxServer`` when bringing Linux subscriptions (RHEL/SLES BYOS).
         tags: Tags for the Azure VMs, disks and NICs (ec2asr adds ``ec2-instance-id``).
         availability_zone: The zone for every VM (``"1"``), or None.
 

@@ -35,7 +35,7 @@ class MachineTarget:
         disk_type: The managed-disk type for every disk (ASR's ``disksDefault``).
         disk_reason: Why.
         license_type: ``NoLicenseType`` or ``WindowsServer`` (Azure Hybrid Benefit).
-        linux_license_type: ``NoLicenseType``, ``RHEL_BYOS`` or ``SLES_BYOS`` (Linux only).
+        linux_license_type: ``NoLicenseType`` or ``LinuxServer`` (Linux only).
         tags: Tags for the VM, its disks and NICs.
         availability_zone: The zone, or None.
     """

@@ -32,6 +32,13 @@ INMAGE_POLICY = {
 }
 
 
+# A recovery-plan test failover input with the fields the spec requires
+# (RecoveryPlanTestFailoverInputProperties: failoverDirection, networkType).
+PLAN_TFO = {
+    "properties": {"failoverDirection": "PrimaryToRecovery", "networkType": "VmNetworkAsInput"}
+}
+
+
 class Env:
     """An emulator laid out with an example's names."""
 
@@ -206,7 +213,10 @@ class Env:
         body = {
             "properties": {
                 "failoverDirection": "PrimaryToRecovery",
-                "providerSpecificDetails": {"instanceType": "InMageRcm"},
+                "providerSpecificDetails": {
+                    "instanceType": "InMageRcm",
+                    "performShutdown": "false",
+                },
             }
         }
         self.finish(
@@ -244,7 +254,7 @@ class Env:
                 self.client.replication_recovery_plans.begin_create(*self.rv, "RPtest1", body)
             )
             self.client.replication_recovery_plans.begin_test_failover(
-                *self.rv, "RPtest1", {"properties": {}}, polling=False
+                *self.rv, "RPtest1", PLAN_TFO, polling=False
             )
             self.emulator.advance(60)
         elif state == "InProgress":
@@ -539,7 +549,12 @@ def _plan_two_items(env: Env) -> None:
 
 def _plan_failed_over(env: Env) -> None:
     env.with_plan()
-    body = {"properties": {"failoverDirection": "PrimaryToRecovery"}}
+    body = {
+        "properties": {
+            "failoverDirection": "PrimaryToRecovery",
+            "sourceSiteOperations": "NotRequired",
+        }
+    }
     env.finish(
         env.client.replication_recovery_plans.begin_unplanned_failover(*env.rv, "RPtest1", body)
     )
@@ -548,9 +563,7 @@ def _plan_failed_over(env: Env) -> None:
 def _plan_tfo_done(env: Env) -> None:
     env.with_plan()
     env.finish(
-        env.client.replication_recovery_plans.begin_test_failover(
-            *env.rv, "RPtest1", {"properties": {"failoverDirection": "PrimaryToRecovery"}}
-        )
+        env.client.replication_recovery_plans.begin_test_failover(*env.rv, "RPtest1", PLAN_TFO)
     )
 
 

@@ -65,12 +65,14 @@ def test_sdk_without_token_gets_client_authentication_error(emulator: AsrEmulato
         list(client.replication_fabrics.list(emulator.resource_group, emulator.vault))
 
 
+@pytest.mark.contract_refused_requests("no api-version")
 def test_missing_api_version_is_400(emulator: AsrEmulator) -> None:
     status, _, body = _raw(emulator, _vault_path(emulator) + "/replicationFabrics")
     assert status == 400
     assert body["error"]["code"] == "MissingApiVersionParameter"
 
 
+@pytest.mark.contract_refused_requests("a malformed api-version")
 def test_malformed_api_version_is_400(emulator: AsrEmulator) -> None:
     status, _, body = _raw(
         emulator, _vault_path(emulator) + "/replicationFabrics?api-version=latest"
@@ -131,6 +133,7 @@ def test_paths_are_case_insensitive_and_ids_use_capital_subscriptions(
     assert (status, body["status"]) == (200, "Succeeded")
 
 
+@pytest.mark.contract_refused_requests("a body that is not JSON")
 def test_invalid_json_body_is_400(emulator: AsrEmulator) -> None:
     request = urllib.request.Request(
         f"{emulator.base_url}{_vault_path(emulator)}/replicationPolicies/p?api-version=2025-08-01",

@@ -61,7 +61,11 @@ def test_writes_hold_one_enable_failover_and_commit_per_machine(
     for spec in specs:
         protect(emulator, client, spec, policy_id)
     items, args = items_api(emulator, client)
-    ufo = {"properties": {"providerSpecificDetails": {"instanceType": "InMageRcm"}}}
+    ufo = {
+        "properties": {
+            "providerSpecificDetails": {"instanceType": "InMageRcm", "performShutdown": "false"}
+        }
+    }
     for spec in specs:
         power.stopped.add(spec.instance_id)
         items.get(*args, spec.instance_id)  # seen stopped
@@ -154,6 +158,7 @@ def test_a_plan_cutover_after_stopping_every_source_loses_nothing(
         )
 
 
+@pytest.mark.contract_refused_requests("an unknown recoveryPointType")
 def test_a_plan_failover_honours_the_recovery_point_type(
     emulator: AsrEmulator, client: Any, plan: tuple[Power, list[Any]]
 ) -> None:
@@ -173,7 +178,7 @@ def test_a_plan_failover_honours_the_recovery_point_type(
             for p in client.recovery_points.list_by_replication_protected_items(*args, record.item)
             if p.id == record.recovery_point_id
         ]
-        assert point.properties.recovery_point_type == "AppConsistent"
+        assert point.properties.recovery_point_type == "ApplicationConsistent"
         assert record.recovery_point_time < record.source_stopped_at  # type: ignore[operator]
         assert record.data_loss is True
 

@@ -81,7 +81,7 @@ def test_job_error_as_plain_code(emulator: AsrEmulator, client: Any, policy_id: 
     body = {
         "properties": {
             "failoverDirection": "PrimaryToRecovery",
-            "providerSpecificDetails": {"instanceType": "InMageRcm"},
+            "providerSpecificDetails": {"instanceType": "InMageRcm", "performShutdown": "false"},
         }
     }
     poller = items.begin_unplanned_failover(*args, linux_spec().instance_id, body)

@@ -178,7 +178,16 @@ def test_manual_action_suspends_until_resume(
         seconds=60,
     )
     plans.begin_test_failover(
-        rg, vault, PLAN, {"properties": {"failoverDirection": "PrimaryToRecovery"}}, polling=False
+        rg,
+        vault,
+        PLAN,
+        {
+            "properties": {
+                "failoverDirection": "PrimaryToRecovery",
+                "networkType": "VmNetworkAsInput",
+            }
+        },
+        polling=False,
     )
     emulator.advance(3600)
     plan = plans.get(rg, vault, PLAN)
@@ -214,7 +223,12 @@ def test_failover_cancel_on_a_plan_is_refused(
     finish(
         emulator, plans.begin_create(rg, vault, PLAN, _plan_body(emulator, [protected])), seconds=60
     )
-    body = {"properties": {"failoverDirection": "PrimaryToRecovery"}}
+    body = {
+        "properties": {
+            "failoverDirection": "PrimaryToRecovery",
+            "sourceSiteOperations": "NotRequired",
+        }
+    }
     plan = finish(emulator, plans.begin_unplanned_failover(rg, vault, PLAN, body))
     assert plan.properties.allowed_operations == ["Commit"]
     with pytest.raises(HttpResponseError) as refused:

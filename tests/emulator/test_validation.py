@@ -52,6 +52,7 @@ def _refused(emulator: AsrEmulator, client: Any, body: dict[str, Any], name: str
     return info.value
 
 
+@pytest.mark.contract_refused_requests("enable inputs missing required ids")
 def test_required_ids(emulator: AsrEmulator, client: Any, policy_id: str) -> None:
     machine_id = emulator.register_machine(linux_spec())
     for key in ("fabricDiscoveryMachineId", "processServerId", "targetResourceGroupId"):

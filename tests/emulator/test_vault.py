@@ -62,6 +62,7 @@ def test_second_put_updates_with_200(bare: AsrEmulator) -> None:
     assert vault.tags == {"owner": "ops"}
 
 
+@pytest.mark.contract_refused_requests("vault inputs without location or with an unknown sku")
 def test_vault_needs_location_and_known_sku(bare: AsrEmulator) -> None:
     client = bare.recovery_services_client(retry_total=0)
     with pytest.raises(HttpResponseError) as info:

@@ -50,7 +50,7 @@ from ec2asr.testing.emulator.models import (
     WriteRecord,
 )
 from ec2asr.testing.emulator.protected_items import ProtectedItem
-from ec2asr.testing.emulator.router import Route, Router
+from ec2asr.testing.emulator.router import Request, Response, Route, Router
 from ec2asr.testing.emulator.server import EmulatorServer
 from ec2asr.testing.emulator.state import Appliance, RunAsAccount, VaultState
 from ec2asr.testing.emulator.store import Store
@@ -135,6 +135,7 @@ class AsrEmulator(ApplianceMixin):
         self.limits: ArmLimits | None = None
         self.router = Router(_routes())
         self.request_hooks: list[Callable[[], None]] = []
+        self.exchange_hooks: list[Callable[[Request, Response], None]] = []
         self._writes: list[WriteRecord] = []
         self._failovers: list[FailoverRecord] = []
         self._counts: dict[str, collections.Counter[str]] = {
@@ -382,6 +383,12 @@ class AsrEmulator(ApplianceMixin):
         with self.lock:
             vm = self.virtual_machines.get(vm_id.lower())
             return vm if vm is not None and vm.exists(self.clock.now()) else None
+
+    def add_exchange_hook(self, hook: Callable[[Request, Response], None]) -> None:
+        """Call ``hook(request, response)`` after each request is answered, before the answer
+        is sent (the contract tests validate every exchange here). A hook that raises is
+        logged and does not change the answer."""
+        self.exchange_hooks.append(hook)
 
     def get_vault_state(self) -> VaultState:
         """The emulated vault's state (for white-box assertions in tests).

@@ -31,6 +31,19 @@ def site_id(vault: VaultState, fabric: Fabric) -> str:
     )
 
 
+def vmware_site_id(vault: VaultState, fabric: Fabric) -> str:
+    """The fabric's ``vmwareSiteId``: the appliance's Microsoft.OffAzure VMware site.
+
+    ``InMageRcmFabricSpecificDetails`` carries both ``vmwareSiteId`` and ``physicalSiteId``
+    (service.json 2025-08-01); ec2asr reads machines from the physical (server) site only. The
+    VMware site's name is an assumption (docs/sandbox.md).
+    """
+    return (
+        f"/subscriptions/{vault.subscription_id}/resourceGroups/{vault.resource_group}"
+        f"/providers/Microsoft.OffAzure/VMwareSites/{fabric.site_name}-vmware"
+    )
+
+
 def _component(appliance: Appliance, key: str, now: datetime, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": stable_guid(key, appliance.info.appliance_id)
@@ -122,6 +135,7 @@ def fabric_json(vault: VaultState, fabric: Fabric, now: datetime) -> dict[str, A
     stamp = f"https://{region}-rcm.hypervrecoverymanager.windowsazure.com"
     details = {
         "instanceType": "InMageRcm",
+        "vmwareSiteId": vmware_site_id(vault, fabric),
         "physicalSiteId": site_id(vault, fabric),
         "serviceEndpoint": stamp,
         "serviceResourceId": stable_guid("service-resource", fabric.internal_id),

@@ -149,6 +149,8 @@ def _status_of(ctx: Context, op: Operation) -> tuple[str, dict[str, Any] | None,
             "possibleCauses": job.error.possible_causes,
             "recommendedAction": job.error.recommended_action,
         }
+    if status == "Canceled":  # ARM RPC: error is required when Failed or Canceled
+        error = {"code": "OperationCanceled", "message": "The operation was canceled."}
     return status, error, job.end_time(ctx.now)
 
 

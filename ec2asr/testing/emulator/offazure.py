@@ -2,9 +2,11 @@
 accounts.
 
 The fabric's ``physicalSiteId`` names the site. ``{site}/machines`` is an ARM list
-(``{value, nextLink}``; the next page is asked for with ``continuationToken``). Machine shapes
-follow the Azure/azure-rest-api-specs OffAzure ``Server`` model and a real answer published in
-Microsoft's "Automate ... migration using Azure Site Recovery REST API" article.
+(``{value, nextLink}``; the next page is asked for with ``continuationToken``). Every field is
+one of the OffAzure 2023-06-06 spec's ``Server``/``ServerProperties``/``ServerDisk``/
+``ServerNetworkAdapter`` definitions (Azure/azure-rest-api-specs,
+``specification/migrate/resource-manager/Microsoft.OffAzure/stable/2023-06-06/migrate.json``;
+``tests/contract/offazure_spec.py`` encodes them and validates every answer).
 """
 
 from __future__ import annotations
@@ -60,16 +62,13 @@ def machine_json(vault: VaultState, fabric: Fabric, machine: DiscoveredMachine) 
         path = f"\\\\.\\PHYSICALDRIVE{index}" if windows else disk.device_name
         disks.append(
             {
-                "diskId": spec.disk_id(disk),
                 "id": path,
                 "generatedId": spec.disk_id(disk),
                 "name": spec.disk_id(disk),
                 "path": path,
                 "maxSizeInBytes": disk.size_gib * 1024**3,
-                "usedSpaceInBytes": 0,
                 "diskType": "Basic",
                 "lun": index,
-                "logicalSectorSizeInBytes": 512,
             }
         )
     run_as = fabric.run_as_accounts.get((machine.run_as_account or "").lower())
@@ -93,11 +92,10 @@ def machine_json(vault: VaultState, fabric: Fabric, machine: DiscoveredMachine) 
             "biosSerialNumber": None,
             "firmware": spec.firmware,
             "numberOfProcessorCore": spec.cpu_cores,
-            "allocatedMemoryInMB": float(spec.memory_mb),
+            "allocatedMemoryInMb": float(spec.memory_mb),
             "operatingSystemDetails": os_details,
-            "guestOSDetails": dict(os_details),
+            "guestOsDetails": dict(os_details),
             "disks": disks,
-            "totalDiskSizeInGB": float(sum(d.size_gib for d in spec.disks)),
             "networkAdapters": [
                 {
                     "nicId": f"eth{index}" if not windows else f"Ethernet {index}",
@@ -108,14 +106,8 @@ def machine_json(vault: VaultState, fabric: Fabric, machine: DiscoveredMachine) 
                 }
                 for index, ip in enumerate(spec.private_ips)
             ],
-            "ipAddresses": ",".join(spec.private_ips),
             "applianceNames": appliance_names,
-            "appliancePropertiesCollection": [
-                {"runAsAccountId": run_as_id, "applianceName": name, "status": "Registered"}
-                for name in appliance_names
-            ],
             "runAsAccountId": run_as_id,
-            "discoverySource": "Appliance",
             "provisioningState": "Succeeded",
             "errors": [],
             "isDeleted": False,

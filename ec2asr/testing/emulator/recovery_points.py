@@ -1,4 +1,8 @@
-"""Recovery points and target compute sizes of a protected item."""
+"""Recovery points and target compute sizes of a protected item.
+
+``recoveryPointType`` is ``ApplicationConsistent`` or ``CrashConsistent``, the two values the
+spec documents for ``RecoveryPointProperties`` (service.json 2025-08-01).
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ def _point_json(item: ProtectedItem, when: datetime, app: bool) -> dict[str, Any
         "id": f"{item.arm_id}/recoveryPoints/{name}",
         "properties": {
             "recoveryPointTime": format_time(when),
-            "recoveryPointType": "AppConsistent" if app else "CrashConsistent",
+            "recoveryPointType": "ApplicationConsistent" if app else "CrashConsistent",
             "providerSpecificDetails": {
                 "instanceType": "InMageRcm",
                 "isMultiVmSyncPoint": item.policy.enable_multi_vm_sync,

@@ -2,9 +2,10 @@
 
 Pipeline per request: bearer token (none -> 401) -> ``api-version`` (missing -> 400) -> route
 (404/405) -> ARM limits (429) -> injected faults (delay, reset, error status, job outcome) ->
-settle jobs and run the handler under the emulator's lock -> audit and counts. Errors use ARM's
-envelope. 409 ``MissingSubscriptionRegistration`` is never answered: every provider counts as
-registered.
+settle jobs and run the handler under the emulator's lock -> audit and counts -> exchange hooks
+(``AsrEmulator.exchange_hooks``: each sees the request and the answer before it is sent).
+Errors use ARM's envelope. 409 ``MissingSubscriptionRegistration`` is never answered: every
+provider counts as registered.
 """
 
 from __future__ import annotations
@@ -192,6 +193,11 @@ class _Handler(BaseHTTPRequestHandler):
                 response = Response(
                     500, ArmError(500, "InternalServerError", "Emulator error.").body()
                 )
+        for hook in list(self.server.emulator.exchange_hooks):
+            try:
+                hook(request, response)
+            except Exception:  # an observer must never stop the answer
+                logger.exception("ASR emulator: exchange hook failed")
         self._send(response)
 
     def _send(self, response: Response) -> None:

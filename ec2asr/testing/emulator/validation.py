@@ -24,7 +24,14 @@ from ec2asr.testing.emulator.state import (
     VaultState,
 )
 
-__all__ = ["EnableRequest", "check_vm_name", "parse_enable_input"]
+__all__ = [
+    "DISK_TYPES",
+    "LICENSE_TYPES",
+    "LINUX_LICENSE_TYPES",
+    "EnableRequest",
+    "check_vm_name",
+    "parse_enable_input",
+]
 
 _RG_ID = re.compile(r"^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w._()]{1,90}$", re.IGNORECASE)
 _VNET_ID = re.compile(
@@ -37,9 +44,24 @@ _STORAGE_ID = re.compile(
     r"/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]{3,24}$",
     re.IGNORECASE,
 )
-_DISK_TYPES = {"Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "Premium_ZRS", "StandardSSD_ZRS"}
-_LICENSES = {"NotSpecified", "NoLicenseType", "WindowsServer"}
-_LINUX_LICENSES = {"NotSpecified", "NoLicenseType", "LinuxServer", "RHEL_BYOS", "SLES_BYOS"}
+# The SDK's DiskAccountType, LicenseType and LinuxLicenseType enums (service.json 2025-08-01);
+# tests/contract/test_sdk_contract.py keeps these equal to the SDK's.
+DISK_TYPES = frozenset(
+    {
+        "Standard_LRS",
+        "Premium_LRS",
+        "StandardSSD_LRS",
+        "PremiumV2_LRS",
+        "UltraSSD_LRS",
+        "StandardSSD_ZRS",
+        "Premium_ZRS",
+    }
+)
+# "Premium SSD v2 disks can't be used as an OS disk" (learn.microsoft.com/azure/virtual-machines/
+# disks-deploy-premium-v2), "Ultra Disks can't be used as an OS disk" (.../disks-enable-ultra-ssd).
+DATA_ONLY_DISK_TYPES = frozenset({"PremiumV2_LRS", "UltraSSD_LRS"})
+LICENSE_TYPES = frozenset({"NotSpecified", "NoLicenseType", "WindowsServer"})
+LINUX_LICENSE_TYPES = frozenset({"NotSpecified", "NoLicenseType", "LinuxServer"})
 MAX_DISK_GIB = 32 * 1024
 MAX_OS_DISK_GIB = {"BIOS": 2048, "UEFI": 4096}
 
@@ -105,10 +127,10 @@ def check_target_settings(settings: dict[str, Any], os_type: str) -> None:
                 code="InvalidTargetVmName",
             )
     license_type = settings.get("licenseType")
-    if license_type is not None and license_type not in _LICENSES:
+    if license_type is not None and license_type not in LICENSE_TYPES:
         raise invalid(f"licenseType '{license_type}' is not valid.")
     linux_license = settings.get("linuxLicenseType")
-    if linux_license is not None and linux_license not in _LINUX_LICENSES:
+    if linux_license is not None and linux_license not in LINUX_LICENSE_TYPES:
         raise invalid(f"linuxLicenseType '{linux_license}' is not valid.")
     zone = settings.get("targetAvailabilityZone")
     if zone not in (None, "", "1", "2", "3"):
@@ -143,8 +165,10 @@ def _disks(settings: dict[str, Any], machine: DiscoveredMachine) -> list[dict[st
         raise invalid("The OS disk must be included in replication.")
     for entry in chosen:
         disk = by_id[entry["diskId"].lower()]
-        if entry.get("diskType") not in _DISK_TYPES:
+        if entry.get("diskType") not in DISK_TYPES:
             raise invalid(f"diskType '{entry.get('diskType')}' is not supported for replication.")
+        if disk.is_os and entry.get("diskType") in DATA_ONLY_DISK_TYPES:
+            raise invalid(f"diskType '{entry.get('diskType')}' can't be used as an OS disk.")
         storage = entry.get("logStorageAccountId")
         if not storage or not _STORAGE_ID.match(str(storage)):
             raise invalid("Each disk needs a valid logStorageAccountId (cache storage account).")
