@@ -11,6 +11,7 @@ each request with the emulator's answer. It classifies the request:
   ARM's async-operation body (``Azure-AsyncOperation``), or the operation's final result
   (``Location``: 202 while running, then the resource, 204, or an error);
 * a Microsoft.OffAzure operation (``offazure_spec.py``);
+* a Microsoft.Compute virtual-machine operation (``compute_spec.py``);
 * anything else is a mismatch when the emulator answered it with a success (a refused unknown
   path — 404/405 — is what ARM does).
 
@@ -28,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .compute_spec import API_VERSION as COMPUTE_API_VERSION
+from .compute_spec import find_compute
 from .offazure_spec import API_VERSION as OFFAZURE_API_VERSION
 from .offazure_spec import SpecObject, find_offazure
 from .schema import Any_, Arr, Obj, Prim, Prop, check
@@ -171,6 +174,17 @@ class ContractValidator:
             problems = self._query(request, offazure.query, OFFAZURE_API_VERSION, request.path)
             problems += self._answer(offazure.name, response, (200,), {}, offazure.response)
             return offazure.name, problems
+        compute = find_compute(request.method, request.path, request.query)
+        if compute is not None:
+            problems = self._query(request, compute.query, COMPUTE_API_VERSION, request.path)
+            problems += self._answer(
+                compute.name,
+                response,
+                compute.statuses,
+                {202: ("Location", "Retry-After", "Azure-AsyncOperation")},
+                compute.response,
+            )
+            return compute.name, problems
         if response.status in (404, 405):
             return "unknown (refused)", self._error_body(response)
         return "unknown", [
