@@ -12,7 +12,7 @@ from ec2asr.migration.plan import RecoveryPlanSpec
 from ec2asr.migration.stages import MachineStatus, Stage
 from tests.contract.known import known_entry
 from tests.contract.validator import validator_of
-from tests.e2e._migration import fast_sandbox, make_migration, sim_sleep
+from tests.e2e._migration import delete_vm, fast_sandbox, make_migration, sim_sleep
 
 pytestmark = pytest.mark.e2e
 
@@ -42,6 +42,9 @@ def test_a_whole_migration_keeps_to_the_published_contract(tmp_path: Path) -> No
             assert {m.stage for m in report} == {Stage.FAILED_OVER}, str(report)
             report = migration.rollback(plan)
             assert {m.status for m in report} == {MachineStatus.ROLLED_BACK}, str(report)
+            for machine in report:  # what a person does before the next cutover
+                assert machine.rolled_back is not None
+                delete_vm(sandbox, str(machine.rolled_back["azure_vm_id"]))
             report = migration.run(plan, confirm_cutover=True)
             assert {m.stage for m in report} == {Stage.COMPLETED}, str(report)
 
@@ -64,7 +67,9 @@ def test_a_whole_migration_keeps_to_the_published_contract(tmp_path: Path) -> No
                 plan, until=Stage.FAILED_OVER, confirm_cutover=True, recovery_plan=spec
             )
             assert {m.stage for m in report} == {Stage.FAILED_OVER}, str(report)
-            migration.rollback(plan)
+            for machine in migration.rollback(plan):
+                assert machine.rolled_back is not None
+                delete_vm(sandbox, str(machine.rolled_back["azure_vm_id"]))
             report = migration.run(plan, confirm_cutover=True, recovery_plan=spec)
             assert {m.stage for m in report} == {Stage.COMPLETED}, str(report)
 

@@ -209,6 +209,7 @@ def test_failover_cancel_is_refused_after_a_forward_failover(
     assert item.properties.active_location == "Recovery"
 
 
+@pytest.mark.contract_refused_requests("a provider input of another provider")
 def test_remove_checks_the_provider_input(
     emulator: AsrEmulator, client: Any, policy_id: str
 ) -> None:
