@@ -154,3 +154,11 @@ def protect(emulator: AsrEmulator, client: Any, spec: MachineSpec, policy_id: st
     item = items.get(*args, spec.instance_id)
     assert item.properties.protection_state == "Protected", item.properties.protection_state
     return item
+
+
+def asr_code(error: Any) -> str | None:
+    """The ASR code of an ``HttpResponseError``: Site Recovery puts its own error in
+    ``error.details[0]`` under a generic top level (``BadRequest``); ARM's platform errors have
+    their code at the top."""
+    details = getattr(error.error, "details", None) or []
+    return details[0].code if details and details[0].code else error.error.code

@@ -27,7 +27,7 @@ from ec2asr.errors import (
     AzureThrottlingError,
 )
 
-__all__ = ["asr_error_details", "translate", "translating"]
+__all__ = ["NOT_FOUND_CODES", "asr_error_details", "translate", "translating"]
 
 T = TypeVar("T")
 
@@ -43,8 +43,30 @@ def _body(exc: HttpResponseError) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+NOT_FOUND_CODES = frozenset(
+    {
+        "ResourceNotFound",
+        "NotFound",
+        # Site Recovery answers a missing child resource 400 with this code in details[]
+        # (Azure/azure-rest-api-specs#12759, a missing fabric).
+        "SubscriptionIdNotRegisteredWithSrs",
+    }
+)
+"""ASR/ARM codes that mean "it does not exist", whatever the HTTP status."""
+
+_WRAPPERS = frozenset(
+    {"BadRequest", "NotFound", "Conflict", "InternalServerError", "InternalError"}
+)
+"""Top-level codes Site Recovery puts over its own error in ``details``."""
+
+
 def asr_error_details(body: dict[str, Any]) -> dict[str, str | None]:
-    """Pull ASR's code / message / possible causes / recommended action out of an error body."""
+    """ASR's code / message / possible causes / recommended action from an error body.
+
+    Site Recovery answers ``{"error": {"code": "BadRequest", "message", "details": [{"code":
+    "<ASR code>", "message", "possibleCauses", "recommendedAction"}]}}``: the first detail wins
+    over the generic top level; an ARM error without details is read as it is.
+    """
     err = body.get("error", body) if isinstance(body, dict) else {}
     if not isinstance(err, dict):
         return {}
@@ -52,7 +74,7 @@ def asr_error_details(body: dict[str, Any]) -> dict[str, str | None]:
     inner = details[0] if details and isinstance(details[0], dict) else {}
 
     def pick(*keys: str) -> str | None:
-        for source in (err, inner):
+        for source in (inner, err):
             for key in keys:
                 value = source.get(key)
                 if value not in (None, ""):
@@ -80,7 +102,7 @@ def translate(exc: SdkAzureError, *, what: str) -> AzureError:
         code = details.get("code") or (exc.error.code if exc.error else None)
         message = details.get("message") or exc.reason or str(exc.message)
         text = f"Azure refused to {what}: {message}"
-        if status == 404 or isinstance(exc, ResourceNotFoundError):
+        if status == 404 or isinstance(exc, ResourceNotFoundError) or code in NOT_FOUND_CODES:
             return AzureResourceNotFoundError(text, code=code, status_code=status)
         if status in (401, 403):
             return AzurePermissionError(text, code=code, status_code=status)

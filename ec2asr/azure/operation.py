@@ -1,11 +1,15 @@
 """``AsrOperation``: the poller every ``begin_`` method of the SiteRecoveryClient returns.
 
-It is built from ASR's 202 answer without starting a background thread: the polling URL
-(``Azure-AsyncOperation``), the job name (from ``Location``, ASR's job URL), ``Retry-After``
-and the SDK's own continuation token are read at once, so the journal can record them before
-anything else happens. ``result()`` polls the operation-status URL itself, honouring
-``Retry-After`` with the client's injectable sleep; the facade never calls it and follows all
-operations with one :class:`~ec2asr.azure.jobs.JobTracker` sweep instead.
+It is built from ASR's 202 answer without starting a background thread: the polling URL, the
+job name, ``Retry-After`` and the SDK's own continuation token are read at once, so the journal
+can record them before anything else happens. The published spec declares every ASR LRO as 202
+with ``Location`` (``final-state-via: location``); the live service also sends
+``Azure-AsyncOperation: .../replicationOperationStatus/{jobId}``. The job id is read from either
+(``Location: {resource}/operationresults/{jobId}``, as Az.RecoveryServices reads it), and the
+operation is polled on ``Azure-AsyncOperation`` when there is one, else on ``Location`` (202
+while it runs; 200/204 when it succeeded; an error answer when it failed). ``result()`` polls
+itself, honouring ``Retry-After`` with the client's injectable sleep; the facade never calls it
+and follows all operations with one :class:`~ec2asr.azure.jobs.JobTracker` sweep instead.
 """
 
 from __future__ import annotations
@@ -27,6 +31,21 @@ T = TypeVar("T")
 
 _JOB_IN_URL = re.compile(r"/replicationJobs/([^/?]+)", re.IGNORECASE)
 _OP_IN_URL = re.compile(r"/replicationOperationStatus/([^/?]+)", re.IGNORECASE)
+_RESULT_IN_URL = re.compile(r"/operationresults/([^/?]+)", re.IGNORECASE)
+
+
+def job_name_of(polling_url: str | None, location: str | None) -> str | None:
+    """The ASR job id an LRO's headers name (``Azure-AsyncOperation`` or ``Location``)."""
+    for pattern, url in (
+        (_OP_IN_URL, polling_url),
+        (_RESULT_IN_URL, location),
+        (_JOB_IN_URL, location),
+        (_RESULT_IN_URL, polling_url),
+    ):
+        found = pattern.search(url or "")
+        if found:
+            return found.group(1)
+    return None
 
 
 class OperationStatus:
@@ -52,8 +71,10 @@ class AsrOperation(Generic[T]):
 
     Attributes:
         what: What it does, in words (used in errors).
-        polling_url: The ``Azure-AsyncOperation`` URL (None when ASR answered synchronously).
-        job_name: The ASR job's name when ASR told it (``Location``), else the operation id.
+        polling_url: The URL polled: ``Azure-AsyncOperation`` when ASR sent it, else
+            ``Location`` (None when ASR answered synchronously).
+        location: The ``Location`` URL.
+        job_name: The ASR job's id, read from ``Azure-AsyncOperation`` or ``Location``.
         continuation_token: The SDK poller's token; ``begin_*(continuation_token=...)`` on a
             fresh SDK client resumes it.
         retry_after: The server's suggested polling interval in seconds.
@@ -86,8 +107,8 @@ class AsrOperation(Generic[T]):
         self._error: dict[str, Any] | None = None
         self._result: T | None = None
         self._have_result = False
-        job = _JOB_IN_URL.search(location or "") or _OP_IN_URL.search(polling_url or "")
-        self.job_name: str | None = job.group(1) if job else None
+        self.job_name: str | None = job_name_of(polling_url, location)
+        self._by_location = polling_url is not None and polling_url == location
 
     @classmethod
     def from_initial(
@@ -105,11 +126,13 @@ class AsrOperation(Generic[T]):
         http = getattr(initial, "http_response", initial)
         status = int(getattr(http, "status_code", 200))
         retry = _header(http, "Retry-After")
+        location = _header(http, "Location")
+        polling = _header(http, "Azure-AsyncOperation") or location if status == 202 else None
         return cls(
             what=what,
             send=send,
-            polling_url=_header(http, "Azure-AsyncOperation") if status == 202 else None,
-            location=_header(http, "Location"),
+            polling_url=polling,
+            location=location,
             retry_after=float(retry) if retry and retry.strip().isdigit() else None,
             continuation_token=continuation_token,
             fetch=fetch,
@@ -129,18 +152,51 @@ class AsrOperation(Generic[T]):
         """
         if self._status in OperationStatus.TERMINAL or self.polling_url is None:
             return self._status
+        if self._by_location:
+            return self._poll_location()
         try:
             response = self._send(HttpRequest("GET", self.polling_url))
             response.raise_for_status()
             body = response.json()
         except SdkAzureError as exc:
             raise translate(exc, what=f"poll {self.what}") from exc
+        self._retry_after(response)
+        self._status = str(body.get("status") or OperationStatus.IN_PROGRESS)
+        if self._status in (OperationStatus.FAILED, OperationStatus.CANCELED):
+            self._error = body.get("error") or {}
+        return self._status
+
+    def _retry_after(self, response: Any) -> None:
         retry = _header(response, "Retry-After")
         if retry and retry.strip().isdigit():
             self.retry_after = float(retry)
-        self._status = str(body.get("status") or OperationStatus.IN_PROGRESS)
-        if self._status == OperationStatus.FAILED:
-            self._error = body.get("error") or {}
+
+    def _poll_location(self) -> str:
+        """Poll ``Location`` (the spec's way): 202 runs, 200/204 succeeded, an error failed."""
+        assert self.polling_url is not None
+        try:
+            response = self._send(HttpRequest("GET", self.polling_url))
+            code = int(response.status_code)
+            if code >= 500 or code == 429:
+                response.raise_for_status()
+        except SdkAzureError as exc:
+            raise translate(exc, what=f"poll {self.what}") from exc
+        self._retry_after(response)
+        if code == 202:
+            self.polling_url = _header(response, "Location") or self.polling_url
+            self._status = OperationStatus.IN_PROGRESS
+        elif code in (200, 201, 204):
+            self._status = OperationStatus.SUCCEEDED
+        else:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            self._status = OperationStatus.FAILED
+            self._error = (body.get("error") if isinstance(body, dict) else None) or {
+                "code": str(code),
+                "message": f"HTTP {code}",
+            }
         return self._status
 
     def done(self) -> bool:

@@ -86,6 +86,11 @@ class Sandbox:
         retry_after: The ``Retry-After`` the emulator sends on long-running operations.
         create_vault: Create the Recovery Services vault up front (False: create it yourself,
             e.g. with azure-mgmt-recoveryservices, before seeding the fleet).
+        lro_mode: ``"live"``: long-running operations carry ``Location``, ``Retry-After`` and
+            ``Azure-AsyncOperation`` as the live service's do; ``"spec"``: only what the
+            published spec declares (no ``Azure-AsyncOperation``).
+        missing_child_status: 404, or 400 as the live service has been seen to answer a missing
+            Site Recovery child resource.
 
     Attributes:
         region: The AWS region.
@@ -100,6 +105,8 @@ class Sandbox:
         timings: Timings | None = None,
         retry_after: int = 0,
         create_vault: bool = True,
+        lro_mode: str = "live",
+        missing_child_status: int = 404,
     ) -> None:
         self.region = region
         self.aws_account_id = f"{secrets.randbelow(9 * 10**11) + 10**11}"
@@ -111,6 +118,8 @@ class Sandbox:
             "timings": timings,
             "retry_after": retry_after,
             "create_vault": create_vault,
+            "lro_mode": lro_mode,
+            "missing_child_status": missing_child_status,
         }
         self._emulator: AsrEmulator | None = None
         self._bridge: AgentBridge | None = None

@@ -170,7 +170,8 @@ def test_asr_error_details_reads_nested_and_flat_bodies() -> None:
         }
     }
     details = asr_error_details(nested)
-    assert details["code"] == "BadRequest"
+    assert details["code"] == "78027"  # details[0] wins over the generic BadRequest
+    assert details["message"] == "The VM is not discovered"
     assert details["possible_causes"] == "agent"
     assert details["recommended_action"] == "register it"
     flat = asr_error_details({"error": {"code": "95117", "message": "m", "possibleCauses": "c"}})

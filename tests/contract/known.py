@@ -25,15 +25,8 @@ class Known:
     reason: str
 
 
-KNOWN: tuple[Known, ...] = (
-    Known(
-        re.compile(r"^\$\.error\.(possibleCauses|recommendedAction): unknown field"),
-        "issue 7 part 3, error envelopes (asr_errors.py, arm.py, lro.py, ec2asr/_errors.py)",
-        "ARM's ErrorDetail has no possibleCauses/recommendedAction; the live service puts the "
-        "ASR error in error.details[] (which the validator accepts), the emulator still puts "
-        "them on error itself, and ec2asr still reads them there",
-    ),
-)
+KNOWN: tuple[Known, ...] = ()
+"""Empty: Site Recovery's errors now carry their causes and actions in ``error.details[]``."""
 
 
 def known_entry(mismatch: Mismatch) -> Known | None:

@@ -47,7 +47,7 @@ LISTS: dict[str, Any] = {
 }
 # Final results of long-running operations, read from their Location URL or the resource URL.
 RESULTS: dict[str, Any] = {
-    "ReplicationOperationResults_Get": None,  # resolved from the body's "type"/"id" below
+    "OperationResults_Get": None,  # resolved from the body's "type"/"id" below
 }
 _BY_TYPE = {
     "Microsoft.RecoveryServices/vaults/replicationPolicies": m.Policy,
@@ -81,7 +81,7 @@ def body_problems(
         for item in body.get("value", []):
             problems += lossless_problems(LISTS[operation], item)
         return operation, problems
-    if operation == "ReplicationOperationResults_Get":
+    if operation == "OperationResults_Get":
         model = _BY_TYPE.get(str(body.get("type")))
         if model is None and "/replicationJobs/" in str(body.get("id")):
             model = m.Job

@@ -39,10 +39,11 @@ class AgentsByHand:
         return [InstallResult(i, InstallState.INSTALLED, "agent registered by hand") for i in ids]
 
 
-def fast_sandbox() -> Sandbox:
+def fast_sandbox(**kwargs: Any) -> Sandbox:
     """A sandbox whose simulated clock moves only when ec2asr sleeps (see :func:`sim_sleep`):
-    hours of replication pass in a few real seconds, deterministically."""
-    return Sandbox(clock=SimulatedClock(speed=0), timings=Timings(bandwidth_mbps=2000))
+    hours of replication pass in a few real seconds, deterministically. ``kwargs`` go to
+    :class:`Sandbox` (``lro_mode``, ``missing_child_status`` ...)."""
+    return Sandbox(clock=SimulatedClock(speed=0), timings=Timings(bandwidth_mbps=2000), **kwargs)
 
 
 def sim_sleep(sandbox: Sandbox) -> Any:

@@ -218,7 +218,7 @@ def test_whole_inmage_rcm_lifecycle(emulator: AsrEmulator) -> None:
     assert {
         "ReplicationProtectedItems_Get",
         "ReplicationFabrics_List",
-        "ReplicationOperationResults_Get",
+        "OperationResults_Get",
         "ReplicationJobs_List",
     } <= checked
     assert [w.operation for w in emulator.writes] == [

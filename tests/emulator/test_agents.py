@@ -16,7 +16,15 @@ from ec2asr.testing.emulator import (
     Reachability,
     ec2_bios_guid,
 )
-from tests.asr_helpers import enable_input, finish, items_api, linux_spec, protect, windows_spec
+from tests.asr_helpers import (
+    asr_code,
+    enable_input,
+    finish,
+    items_api,
+    linux_spec,
+    protect,
+    windows_spec,
+)
 
 
 class Network:
@@ -169,7 +177,7 @@ def test_push_blocked_by_the_network_fails_the_job(
     emulator.advance(600)
     with pytest.raises(HttpResponseError) as info:
         poller.result()
-    assert info.value.error.code == code
+    assert asr_code(info.value) == code
     assert emulator.appliance.private_ip in info.value.error.message
     item = items.get(*args, spec.instance_id)
     assert item.properties.protection_state == "EnablingFailed"
@@ -206,7 +214,7 @@ def test_push_with_bad_credentials_fails_with_the_os_specific_error(
     emulator.advance(600)
     with pytest.raises(HttpResponseError) as info:
         poller.result()
-    assert info.value.error.code == code
+    assert asr_code(info.value) == code
     assert "credentials" in info.value.error.message
 
 

@@ -11,6 +11,7 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError, ResourceNotFoundError
 
 from ec2asr.testing.emulator import AsrEmulator
+from tests.asr_helpers import asr_code
 
 
 def _raw(
@@ -85,7 +86,7 @@ def test_missing_vault_is_404_in_arm_envelope(emulator: AsrEmulator, client: Any
     with pytest.raises(ResourceNotFoundError) as info:
         list(client.replication_fabrics.list(emulator.resource_group, "no-such-vault"))
     assert info.value.error is not None
-    assert info.value.error.code == "ResourceNotFound"
+    assert asr_code(info.value) == "ResourceNotFound"
     assert "no-such-vault" in info.value.error.message
 
 

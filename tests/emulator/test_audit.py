@@ -10,7 +10,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 from ec2asr.testing.emulator import AllowAllConnectivity, AsrEmulator, MachineSpec
-from tests.asr_helpers import enable_input, finish, items_api, linux_spec, protect
+from tests.asr_helpers import asr_code, enable_input, finish, items_api, linux_spec, protect
 from tests.emulator.test_recovery_plans import _plan_body
 
 
@@ -37,12 +37,12 @@ def test_a_second_put_of_an_item_is_refused_and_not_audited(
     for _ in range(2):  # while the enable job runs, and once the item is protected
         with pytest.raises(HttpResponseError) as info:
             items.begin_create(*args, spec.instance_id, body, polling=False)
-        assert (info.value.status_code, info.value.error.code) == (409, "ProtectionAlreadyEnabled")
+        assert (info.value.status_code, asr_code(info.value)) == (409, "ProtectionAlreadyEnabled")
         emulator.advance(6 * 3600)
     # The same machine under another name is refused too.
     with pytest.raises(HttpResponseError) as info:
         items.begin_create(*args, "another-name", body, polling=False)
-    assert info.value.error.code == "ProtectionAlreadyEnabled"
+    assert asr_code(info.value) == "ProtectionAlreadyEnabled"
     assert [i.name for i in items.list(emulator.resource_group, emulator.vault)] == [
         spec.instance_id
     ]

@@ -12,7 +12,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from ec2asr.testing.emulator import NEVER_FINISHES, AsrEmulator
-from tests.asr_helpers import finish, items_api, linux_spec, protect
+from tests.asr_helpers import asr_code, finish, items_api, linux_spec, protect
 
 TFO = {
     "properties": {
@@ -33,7 +33,7 @@ def test_429_with_retry_after_then_served(emulator: AsrEmulator) -> None:
         _fabrics(strict, emulator)
     assert info.value.status_code == 429
     assert info.value.response.headers["Retry-After"] == "0"
-    assert info.value.error.code == "TooManyRequests"
+    assert asr_code(info.value) == "TooManyRequests"
     # The SDK's retry policy honours Retry-After and gets through after the second 429.
     patient = emulator.asr_management_client(retry_backoff_factor=0)
     assert len(_fabrics(patient, emulator)) == 1
@@ -88,7 +88,7 @@ def test_job_error_as_plain_code(emulator: AsrEmulator, client: Any, policy_id: 
     emulator.advance(3600)
     with pytest.raises(HttpResponseError) as info:
         poller.result()
-    assert info.value.error.code == "78027"
+    assert asr_code(info.value) == "78027"
     item = items.get(*args, linux_spec().instance_id)
     assert item.properties.protection_state == "UnplannedFailoverFailed"
     assert item.properties.active_location == "Primary"
@@ -144,7 +144,7 @@ def test_arm_limits_throttle_reads_and_writes_separately(emulator: AsrEmulator) 
     with pytest.raises(HttpResponseError) as info:
         _fabrics(client, emulator)
     assert info.value.status_code == 429
-    assert info.value.error.code == "SubscriptionRequestsThrottled"
+    assert asr_code(info.value) == "SubscriptionRequestsThrottled"
     assert info.value.response.headers["Retry-After"] == "1"
     body = {"properties": {"providerSpecificInput": {"instanceType": "InMageRcm"}}}
     client.replication_policies.begin_create(

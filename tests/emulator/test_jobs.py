@@ -9,7 +9,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ec2asr.testing.emulator import AsrEmulator, JobError
-from tests.asr_helpers import START, enable_input, finish, items_api, linux_spec, protect
+from tests.asr_helpers import START, asr_code, enable_input, finish, items_api, linux_spec, protect
 
 TFO = {
     "properties": {
@@ -96,7 +96,7 @@ def test_cancel_restart_of_a_failed_job(emulator: AsrEmulator, client: Any, poli
     assert failed.properties.allowed_actions == ["Restart"]
     with pytest.raises(HttpResponseError) as info:
         client.replication_jobs.begin_cancel(emulator.resource_group, emulator.vault, failed.name)
-    assert info.value.error.code == "JobCannotBeCancelled"
+    assert asr_code(info.value) == "JobCannotBeCancelled"
     poller = client.replication_jobs.begin_restart(
         emulator.resource_group, emulator.vault, failed.name
     )
@@ -128,7 +128,7 @@ def test_cancel_enable_protection_marks_it_failed(
         client.replication_jobs.begin_resume(
             emulator.resource_group, emulator.vault, running.name, {"properties": {"comments": "x"}}
         )
-    assert info.value.error.code == "JobCannotBeResumed"
+    assert asr_code(info.value) == "JobCannotBeResumed"
 
 
 def test_export_jobs(emulator: AsrEmulator, client: Any, policy_id: str) -> None:

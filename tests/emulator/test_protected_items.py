@@ -9,7 +9,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ec2asr.testing.emulator import AsrEmulator
-from tests.asr_helpers import enable_input, finish, items_api, linux_spec, protect
+from tests.asr_helpers import asr_code, enable_input, finish, items_api, linux_spec, protect
 
 UFO = {
     "properties": {
@@ -173,7 +173,7 @@ def test_test_failover_cleanup_failover_commit_complete_migration(
     with pytest.raises(HttpResponseError) as info:
         items.begin_unplanned_failover(*args, name, UFO)
     assert info.value.status_code == 400
-    assert info.value.error.code == "OperationNotAllowed"
+    assert asr_code(info.value) == "OperationNotAllowed"
 
     item = finish(emulator, items.begin_failover_commit(*args, name))
     assert (item.properties.protection_state, item.properties.protection_state_description) == (
@@ -182,7 +182,7 @@ def test_test_failover_cleanup_failover_commit_complete_migration(
     )
     with pytest.raises(HttpResponseError) as info:
         items.begin_unplanned_failover(*args, name, UFO)
-    assert info.value.error.code == "OperationNotAllowed"
+    assert asr_code(info.value) == "OperationNotAllowed"
     poller = items.begin_delete(
         *args, name, {"properties": {"disableProtectionReason": "MigrationComplete"}}
     )
@@ -271,7 +271,7 @@ def test_operations_refused_during_initial_replication_and_while_a_job_runs(
     with pytest.raises(HttpResponseError) as info:
         items.begin_test_failover(*args, spec.instance_id, TFO)
     assert info.value.status_code == 409
-    assert info.value.error.code == "AnotherOperationInProgress"
+    assert asr_code(info.value) == "AnotherOperationInProgress"
     emulator.advance(600)
     with pytest.raises(HttpResponseError) as info:
         items.begin_test_failover(*args, spec.instance_id, TFO)
@@ -279,7 +279,7 @@ def test_operations_refused_during_initial_replication_and_while_a_job_runs(
     assert "InitialReplicationInProgress" in info.value.error.message
     with pytest.raises(HttpResponseError) as info:
         items.begin_planned_failover(*args, spec.instance_id, UFO)
-    assert info.value.error.code == "OperationNotAllowed"
+    assert asr_code(info.value) == "OperationNotAllowed"
 
 
 def test_unknown_recovery_point_is_refused(
@@ -299,7 +299,7 @@ def test_unknown_recovery_point_is_refused(
     }
     with pytest.raises(HttpResponseError) as info:
         items.begin_unplanned_failover(*args, spec.instance_id, body)
-    assert info.value.error.code == "RecoveryPointNotFound"
+    assert asr_code(info.value) == "RecoveryPointNotFound"
 
 
 def test_update_applies_after_the_job(emulator: AsrEmulator, client: Any, policy_id: str) -> None:
@@ -330,7 +330,7 @@ def test_update_applies_after_the_job(emulator: AsrEmulator, client: Any, policy
     }
     with pytest.raises(HttpResponseError) as info:
         items.begin_update(*args, spec.instance_id, bad)
-    assert info.value.error.code == "InvalidTargetVmName"
+    assert asr_code(info.value) == "InvalidTargetVmName"
 
 
 def test_purge_removes_the_item_in_any_state(

@@ -8,7 +8,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ec2asr.testing.emulator import AsrEmulator
-from tests.asr_helpers import finish, items_api, linux_spec, protect
+from tests.asr_helpers import asr_code, finish, items_api, linux_spec, protect
 
 PLAN = "wave1"
 
@@ -152,7 +152,7 @@ def test_unplanned_failover_and_commit(
     }
     with pytest.raises(HttpResponseError) as info:
         plans.begin_unplanned_failover(rg, vault, PLAN, body)
-    assert info.value.error.code == "OperationNotAllowed"
+    assert asr_code(info.value) == "OperationNotAllowed"
     finish(emulator, plans.begin_failover_commit(rg, vault, PLAN))
     assert {items.get(*args, i.name).properties.protection_state for i in protected} == {
         "UnplannedFailoverCommitted"

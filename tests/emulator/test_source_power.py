@@ -11,7 +11,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 from ec2asr.testing.emulator import AllowAllConnectivity, AsrEmulator, MachineSpec
-from tests.asr_helpers import finish, items_api, linux_spec, protect
+from tests.asr_helpers import asr_code, finish, items_api, linux_spec, protect
 
 
 class Power(AllowAllConnectivity):
@@ -272,7 +272,7 @@ def test_explicit_point_is_used_exactly_and_unknown_ones_are_refused(
     for bad in (foreign, "not-a-point", f"{foreign.rsplit('/', 1)[0]}/00000000"):
         with pytest.raises(HttpResponseError) as info:
             _failover(emulator, client, spec, bad)
-        assert (info.value.status_code, info.value.error.code) == (400, "RecoveryPointNotFound")
+        assert (info.value.status_code, asr_code(info.value)) == (400, "RecoveryPointNotFound")
     assert emulator.failovers == []
     assert not [w for w in emulator.writes if w.operation.endswith("_UnplannedFailover")]
     chosen = _points(emulator, client, spec)[3]

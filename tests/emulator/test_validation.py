@@ -9,7 +9,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
 from ec2asr.testing.emulator import AsrEmulator
 from ec2asr.testing.emulator.validation import check_vm_name
-from tests.asr_helpers import arm, enable_input, items_api, linux_spec, windows_spec
+from tests.asr_helpers import arm, asr_code, enable_input, items_api, linux_spec, windows_spec
 
 
 @pytest.mark.parametrize(
@@ -77,13 +77,13 @@ def test_policy_must_be_mapped_to_the_container(
     emulator.advance(60)
     other = policy_id.replace("ec2asr-policy", "unmapped")
     error = _refused(emulator, client, enable_input(emulator, other, machine_id))
-    assert error.error.code == "PolicyNotAssociated"
+    assert asr_code(error) == "PolicyNotAssociated"
 
 
 def test_machine_must_be_discovered(emulator: AsrEmulator, client: Any, policy_id: str) -> None:
     ghost = f"{emulator.site_id}/machines/00000000-1111-2222-3333-444444444444"
     error = _refused(emulator, client, enable_input(emulator, policy_id, ghost))
-    assert error.error.code == "MachineNotDiscovered"
+    assert asr_code(error) == "MachineNotDiscovered"
 
 
 def test_target_vm_name_must_be_valid_for_azure(
@@ -95,7 +95,7 @@ def test_target_vm_name_must_be_valid_for_azure(
         client,
         enable_input(emulator, policy_id, machine_id, targetVmName="WINDOWS-SERVER-01"),
     )
-    assert error.error.code == "InvalidTargetVmName"
+    assert asr_code(error) == "InvalidTargetVmName"
     assert "1-15" in error.error.message
 
 
@@ -170,7 +170,7 @@ def test_machine_without_agent_needs_a_run_as_account(
     emulator.add_push_servers([spec], account_name="root-cred")
     machine_id = emulator.machine_id(spec.instance_id)
     error = _refused(emulator, client, enable_input(emulator, policy_id, machine_id))
-    assert error.error.code == "RunAsAccountRequired"
+    assert asr_code(error) == "RunAsAccountRequired"
     missing = f"{emulator.site_id}/runasaccounts/nope"
     error = _refused(
         emulator, client, enable_input(emulator, policy_id, machine_id, runAsAccountId=missing)
@@ -184,7 +184,7 @@ def test_enable_twice_is_a_conflict(emulator: AsrEmulator, client: Any, policy_i
     _create(emulator, client, spec.instance_id, enable_input(emulator, policy_id, machine_id))
     with pytest.raises(ResourceExistsError) as info:
         _create(emulator, client, spec.instance_id, enable_input(emulator, policy_id, machine_id))
-    assert info.value.error.code == "ProtectionAlreadyEnabled"
+    assert asr_code(info.value) == "ProtectionAlreadyEnabled"
     with pytest.raises(ResourceExistsError):
         _create(emulator, client, "other-name", enable_input(emulator, policy_id, machine_id))
 
@@ -205,7 +205,7 @@ def test_target_vm_name_unique_in_target_resource_group(
         enable_input(emulator, policy_id, emulator.register_machine(second), targetVmName="APP"),
         name=second.instance_id,
     )
-    assert error.error.code == "TargetVmNameInUse"
+    assert asr_code(error) == "TargetVmNameInUse"
 
 
 def test_policies_validate_their_settings(emulator: AsrEmulator, client: Any) -> None:

@@ -9,7 +9,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ec2asr.testing.emulator import AsrEmulator, SimulatedClock
-from tests.asr_helpers import START
+from tests.asr_helpers import START, asr_code
 
 
 @pytest.fixture
@@ -69,12 +69,12 @@ def test_vault_needs_location_and_known_sku(bare: AsrEmulator) -> None:
         client.vaults.begin_create_or_update(
             bare.resource_group, bare.vault, {"sku": {"name": "Standard"}}
         )
-    assert info.value.error.code == "LocationRequired"
+    assert asr_code(info.value) == "LocationRequired"
     with pytest.raises(HttpResponseError) as info:
         client.vaults.begin_create_or_update(
             bare.resource_group, bare.vault, {"location": "eastus", "sku": {"name": "Gold"}}
         )
-    assert info.value.error.code == "InvalidSkuName"
+    assert asr_code(info.value) == "InvalidSkuName"
 
 
 def test_missing_vault_404_and_lists(bare: AsrEmulator) -> None:

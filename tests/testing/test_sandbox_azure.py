@@ -12,7 +12,7 @@ from azure.core.rest import HttpRequest
 
 from ec2asr.testing import Sandbox, SeededFleet, SimulatedClock
 from ec2asr.testing._azure import SecurityGroupOracle, machine_spec
-from tests.asr_helpers import START, enable_input, finish, items_api, setup_policy
+from tests.asr_helpers import START, asr_code, enable_input, finish, items_api, setup_policy
 
 LINUX = [
     "CFG=$(mktemp)",
@@ -178,7 +178,7 @@ def test_push_install_needs_the_security_groups_to_let_the_appliance_in(
     emulator.advance(900)
     with pytest.raises(HttpResponseError) as info:
         poller.result()
-    assert info.value.error.code == "95117"
+    assert asr_code(info.value) == "95117"
     job = next(
         j
         for j in client.replication_jobs.list(sandbox.resource_group, sandbox.vault)

@@ -36,16 +36,35 @@ NEVER_TIME = "1601-01-01T00:00:00.0000000Z"
 _NAMESPACE = uuid.UUID("6f1c6d2e-3f57-4c0b-9a77-ec2a5e000001")
 
 
+_TOP_CODES = {400: "BadRequest", 404: "NotFound", 409: "Conflict", 500: "InternalServerError"}
+"""The top-level ``code`` Site Recovery puts over its own error in ``details`` (``BadRequest`` for
+a 400 is seen in live answers: Azure/azure-powershell#4893, Azure/azure-rest-api-specs#12759;
+the others follow the same pattern: an assumption)."""
+
+MISSING_CHILD_CODE = "SubscriptionIdNotRegisteredWithSrs"
+"""The ASR code of a live 400 for a Site Recovery child resource that does not exist
+(Azure/azure-rest-api-specs#12759: a missing fabric; the emulator uses it for every child)."""
+
+
 class ArmError(Exception):
-    """An error answered in ARM's envelope ``{"error": {"code", "message", ...}}``.
+    """An error answer: ARM's envelope, or Site Recovery's.
+
+    ARM and the resource providers' platform errors (authentication, api-version, unknown
+    resource types, throttling, a missing vault) are ``{"error": {"code", "message"}}``. Site
+    Recovery's own errors are ``{"error": {"code": "BadRequest", "message", "details": [{"code":
+    "<ASR code>", "message", "possibleCauses", "recommendedAction", ...}]}}`` (seen in live
+    answers: Azure/azure-powershell#4893, Azure/azure-rest-api-specs#12759); the server marks
+    errors raised by Site Recovery handlers as ``asr``.
 
     Args:
         status: HTTP status (400, 404, 409, 429, 5xx ...).
         code: The ARM/ASR error code.
         message: Human text.
-        extra: Additional members of the ``error`` object (ASR adds ``possibleCauses`` and
-            ``recommendedAction``).
+        extra: Additional members of the ASR error (``possibleCauses``, ``recommendedAction``).
         headers: Extra response headers (``Retry-After`` on 429).
+        missing: A Site Recovery child resource does not exist (the server answers it 404 or,
+            as the live service has been seen to, 400: ``AsrEmulator(missing_child_status=)``).
+        platform: An ARM/RP platform error, never wrapped in Site Recovery's envelope.
     """
 
     def __init__(
@@ -56,6 +75,8 @@ class ArmError(Exception):
         *,
         extra: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        missing: bool = False,
+        platform: bool = False,
     ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
@@ -63,21 +84,45 @@ class ArmError(Exception):
         self.message = message
         self.extra = dict(extra or {})
         self.headers = dict(headers or {})
+        self.missing = missing
+        self.platform = platform
+        self.asr = False
+
+    def detail(self) -> dict[str, Any]:
+        """The ASR error object (what goes in ``details[]``)."""
+        detail: dict[str, Any] = {"code": self.code, "message": self.message}
+        detail.update(self.extra)
+        return detail
 
     def body(self) -> dict[str, Any]:
         """The JSON error envelope."""
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        error.update(self.extra)
-        return {"error": error}
+        if not self.asr or self.platform:
+            error: dict[str, Any] = {"code": self.code, "message": self.message}
+            if self.extra:
+                error["details"] = [self.detail()]
+            return {"error": error}
+        top = _TOP_CODES.get(self.status, "BadRequest" if self.status < 500 else "InternalError")
+        return {"error": {"code": top, "message": self.message, "details": [self.detail()]}}
+
+    def as_missing_child_400(self) -> ArmError:
+        """The same "not found" as the live service has been seen to answer it: a 400."""
+        error = ArmError(
+            400,
+            MISSING_CHILD_CODE,
+            f"{self.message} The resource isn't registered with the service.",
+            extra={
+                "possibleCauses": "The resource does not exist, or was deleted.",
+                "recommendedAction": "Check the resource's name and retry.",
+            },
+        )
+        error.asr = True
+        return error
 
 
 def not_found(kind: str, name: str) -> ArmError:
-    """The 404 ARM answers for a missing resource."""
-    return ArmError(
-        404,
-        "ResourceNotFound",
-        f"The {kind} '{name}' was not found.",
-    )
+    """The answer for a missing Site Recovery child resource (404, or 400 by the server's
+    ``missing_child_status``)."""
+    return ArmError(404, "ResourceNotFound", f"The {kind} '{name}' was not found.", missing=True)
 
 
 def invalid(message: str, *, code: str = "InvalidParameter") -> ArmError:

@@ -62,6 +62,7 @@ DEFAULT_SUBSCRIPTION = "00000000-0000-4000-8000-0000000ec2a5"
 
 def _routes() -> list[Route]:
     return [
+        jobs_api.OPERATION_RESULTS,
         *vault_api.ROUTES,
         *jobs_api.ROUTES,
         *fabrics.ROUTES,
@@ -98,6 +99,12 @@ class AsrEmulator(ApplianceMixin):
             ``source_running`` (:class:`SourcePowerOracle`), whether each source runs.
         host: Address to listen on.
         port: Port (0: a free port).
+        lro_mode: ``"live"`` (default): a 202 carries ``Location``, ``Retry-After`` and
+            ``Azure-AsyncOperation``, as the live service sends them; ``"spec"``: only what the
+            published spec declares (``Location`` and ``Retry-After``).
+        missing_child_status: How a missing Site Recovery child resource (fabric, container,
+            policy, mapping, item, plan, job, point) is answered: ``404`` (default) or ``400``
+            with ASR's code, as the live service has been seen to answer.
     """
 
     def __init__(
@@ -115,9 +122,17 @@ class AsrEmulator(ApplianceMixin):
         connectivity: ConnectivityOracle | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        lro_mode: str = "live",
+        missing_child_status: int = 404,
     ) -> None:
         if retry_after < 0 or page_size < 1:
             raise ValueError("retry_after must be >= 0 and page_size >= 1")
+        if lro_mode not in ("live", "spec"):
+            raise ValueError("lro_mode must be 'live' or 'spec'")
+        if missing_child_status not in (400, 404):
+            raise ValueError("missing_child_status must be 404 or 400")
+        self.lro_mode = lro_mode
+        self.missing_child_status = missing_child_status
         self.subscription_id = subscription_id
         self.resource_group = resource_group
         self.vault = vault

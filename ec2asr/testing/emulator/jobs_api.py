@@ -300,10 +300,11 @@ ROUTES = [
         "ReplicationOperationStatus_Get",
         lro.operation_status,
     ),
-    Route(
-        "GET",
-        "VAULT/replicationOperationResults/{operationId}",
-        "ReplicationOperationResults_Get",
-        lro.operation_result,
-    ),
 ]
+OPERATION_RESULTS = Route(
+    "GET",
+    "VAULT/{resourcePath:path}/operationresults/{operationId}",
+    "OperationResults_Get",
+    lro.operation_result,
+)
+"""``Location`` of every Site Recovery LRO (routed first: it spans any resource path)."""

@@ -1,11 +1,22 @@
 """ARM long-running operations, as Site Recovery answers them.
 
-A long-running request is answered ``202 Accepted`` with no body and three headers:
-``Azure-AsyncOperation`` (``.../replicationOperationStatus/{id}``), ``Location``
-(``.../replicationOperationResults/{id}``) and an integer ``Retry-After``. The operation-status
-body is ``{"id", "name", "status", "startTime", "endTime", "error"}`` with ARM's terminal states
-``Succeeded``, ``Failed`` and ``Canceled`` (the ASR job itself says ``Cancelled``). When the
-operation succeeded, ``Location`` answers ``200`` with the final resource (or ``204``).
+The published spec declares every ASR long-running operation as ``202`` with ``Location`` and
+``Retry-After`` (``x-ms-long-running-operation-options: final-state-via: location``). The live
+service answers ``202`` with no body, an integer ``Retry-After``,
+``Location: {resource}/operationresults/{jobId}`` (Az.RecoveryServices'
+``PSRecoveryServicesClient.GetJobIdFromReponseLocation`` reads the job id there) and also
+``Azure-AsyncOperation: {vault}/replicationOperationStatus/{jobId}``. The emulator sends both in
+its default ``live`` mode and only what the spec declares in ``spec`` mode
+(``AsrEmulator(lro_mode="spec")``).
+
+``{resource}`` is the resource the request addresses: the request path, without the action
+segment for a POST (``.../replicationProtectedItems/{item}/unplannedFailover`` ->
+``.../replicationProtectedItems/{item}/operationresults/{jobId}``) — an assumption for the
+families no captured answer shows. A GET on ``Location`` answers ``202`` (``Location``,
+``Retry-After``) while the operation runs, then ``200`` with the resource (or ``204``), or the
+error. The operation-status body is ``{"id", "name", "status", "startTime", "endTime",
+"error"}`` with ARM's terminal states ``Succeeded``, ``Failed`` and ``Canceled`` (the ASR job
+itself says ``Cancelled``).
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ class Operation:
     job_name: str | None
     result: Callable[[], dict[str, Any] | None]
     done_at: datetime | None = None
+    resource: str = ""
 
 
 class OperationRegistry:
@@ -75,26 +87,35 @@ class OperationRegistry:
         return self._sync.get(op_id.lower())
 
 
-def _op_urls(ctx: Context, vault: VaultState, op_id: str) -> tuple[str, str]:
-    base = f"{ctx.base_url}{vault.asr_id}"
+def _resource_path(ctx: Context, vault: VaultState) -> str:
+    """The addressed resource, as ASR writes ids (``/Subscriptions/`` ...)."""
+    path = ctx.request.path.rstrip("/")
+    if ctx.request.method == "POST":
+        path = path.rsplit("/", 1)[0]
+    lower = path.lower()
+    marker = "/providers/microsoft.recoveryservices/vaults/"
+    at = lower.find(marker)
+    if at < 0:
+        return vault.asr_id
+    rest = path[at + len(marker) :].split("/", 1)
+    return vault.asr_id + ("/" + rest[1] if len(rest) > 1 else "")
+
+
+def _headers(ctx: Context, vault: VaultState, op_id: str, resource: str) -> dict[str, str]:
     query = f"?api-version={ASR_API_VERSION}"
-    return (
-        f"{base}/replicationOperationStatus/{op_id}{query}",
-        f"{base}/replicationOperationResults/{op_id}{query}",
-    )
+    headers = {
+        "Location": f"{ctx.base_url}{resource}/operationresults/{op_id}{query}",
+        "Retry-After": str(ctx.emulator.retry_after),
+    }
+    if ctx.emulator.lro_mode == "live":
+        headers["Azure-AsyncOperation"] = (
+            f"{ctx.base_url}{vault.asr_id}/replicationOperationStatus/{op_id}{query}"
+        )
+    return headers
 
 
-def _accepted(ctx: Context, vault: VaultState, op_id: str) -> Response:
-    status_url, result_url = _op_urls(ctx, vault, op_id)
-    return Response(
-        202,
-        None,
-        {
-            "Azure-AsyncOperation": status_url,
-            "Location": result_url,
-            "Retry-After": str(ctx.emulator.retry_after),
-        },
-    )
+def _accepted(ctx: Context, vault: VaultState, op: Operation) -> Response:
+    return Response(202, None, _headers(ctx, vault, op.id, op.resource))
 
 
 def accept_job(
@@ -107,10 +128,11 @@ def accept_job(
         started=ctx.now,
         job_name=job.name,
         result=result,
+        resource=_resource_path(ctx, vault),
     )
     ctx.emulator.operations.add(op)
     ctx.created_job = job.name
-    return _accepted(ctx, vault, op.id)
+    return _accepted(ctx, vault, op)
 
 
 def accept_done(
@@ -124,9 +146,10 @@ def accept_done(
         job_name=None,
         result=result,
         done_at=ctx.now,
+        resource=_resource_path(ctx, vault),
     )
     ctx.emulator.operations.add(op)
-    return _accepted(ctx, vault, op.id)
+    return _accepted(ctx, vault, op)
 
 
 def _vault_key(vault: VaultState) -> tuple[str, str, str]:
@@ -143,11 +166,18 @@ def _status_of(ctx: Context, op: Operation) -> tuple[str, dict[str, Any] | None,
     status = _JOB_TO_ARM[job.state_at(ctx.now)]
     error = None
     if status == "Failed" and job.error is not None:
+        # ARM's ErrorDetail: code and message; ASR's causes and action in details[].
         error = {
             "code": job.error.code,
             "message": job.error.message,
-            "possibleCauses": job.error.possible_causes,
-            "recommendedAction": job.error.recommended_action,
+            "details": [
+                {
+                    "code": job.error.code,
+                    "message": job.error.message,
+                    "possibleCauses": job.error.possible_causes,
+                    "recommendedAction": job.error.recommended_action,
+                }
+            ],
         }
     if status == "Canceled":  # ARM RPC: error is required when Failed or Canceled
         error = {"code": "OperationCanceled", "message": "The operation was canceled."}
@@ -194,19 +224,25 @@ def _status_body(
 
 
 def operation_result(ctx: Context) -> Response:
-    """GET ``.../replicationOperationResults/{id}``: 202 while running, then the resource."""
+    """GET ``{resource}/operationresults/{id}``: 202 while running, then the resource."""
     vault = ctx.vault()
     op = ctx.emulator.operations.get(ctx.params["operationId"])
     if op is None:
         raise ArmError(404, "OperationNotFound", "The operation was not found.")
     status, error, _ = _status_of(ctx, op)
     if status == "InProgress":
-        return _accepted(ctx, vault, op.id)
-    if status == "Failed":
+        return _accepted(ctx, vault, op)
+    if status in ("Failed", "Canceled"):
         assert error is not None
-        raise ArmError(400, str(error["code"]), str(error["message"]))
-    if status == "Canceled":
-        raise ArmError(400, "OperationCanceled", "The operation was canceled.")
+        details = (error.get("details") or [{}])[0]
+        failure = ArmError(
+            400,
+            str(error["code"]),
+            str(error["message"]),
+            extra={k: v for k, v in details.items() if k not in ("code", "message")},
+        )
+        failure.asr = True
+        raise failure
     body = op.result()
     if body is None:
         return Response(204)

@@ -73,7 +73,8 @@ class Route:
 
     def __post_init__(self) -> None:
         template = self.template.replace("VAULT", VAULT_PREFIX).replace("SITE", SITE_PREFIX)
-        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+        regex = re.sub(r"\{(\w+):path\}", r"(?P<\1>.+?)", template)  # spans segments
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
         self.pattern = re.compile(f"^{regex}/?$", re.IGNORECASE)
 
 

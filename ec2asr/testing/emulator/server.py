@@ -109,9 +109,18 @@ def _dispatch(emulator: AsrEmulator, request: Request, base_url: str) -> Respons
             route=route,
             job_error=job_error,
         )
-        response = route.handler(ctx)
+        try:
+            response = route.handler(ctx)
+        except ArmError as error:
+            if route.family != "asr" or error.platform:
+                raise
+            if error.missing and emulator.missing_child_status == 400:
+                raise error.as_missing_child_400() from None
+            error.asr = True
+            raise
         if (
             route.family == "asr"
+            and emulator.lro_mode == "live"
             and 200 <= response.status < 300
             and "vaultName" in params
             and "Azure-AsyncOperation" not in response.headers

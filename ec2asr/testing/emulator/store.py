@@ -39,6 +39,7 @@ class Store:
                     f"group '{resource_group}' was not found. For more details please go to "
                     "https://aka.ms/ARMResourceNotFoundFix"
                 ),
+                platform=True,
             )
         return vault
 
