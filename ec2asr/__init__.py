@@ -35,6 +35,7 @@ from ec2asr.errors import (
     AzurePermissionError,
     AzureResourceNotFoundError,
     AzureThrottlingError,
+    ClaimLostError,
     ConnectivityError,
     CutoverNotConfirmedError,
     DataPendingError,
@@ -42,12 +43,19 @@ from ec2asr.errors import (
     InstancesNotFoundError,
     InvalidInputError,
     InvalidStateError,
+    JournalCorruptError,
+    JournalError,
     JournalLockedError,
+    JournalSchemaError,
+    JournalUnavailableError,
+    MachineClaimedError,
     MigrationError,
     MobilityError,
     ReadinessError,
 )
 from ec2asr.events import EventKind, MigrationEvent
+from ec2asr.migration._journal_pg import PostgresJournal
+from ec2asr.migration._journal_sqlite import SqliteJournal
 from ec2asr.migration.facade import Migration
 from ec2asr.migration.journal import Journal
 from ec2asr.migration.plan import MachinePlan, MigrationPlan, RecoveryPlanSpec
@@ -99,6 +107,7 @@ __all__ = [
     "AzureResourceNotFoundError",
     "AzureThrottlingError",
     "AzureVmSize",
+    "ClaimLostError",
     "ConnectivityError",
     "ConnectivityReport",
     "CutoverNotConfirmedError",
@@ -124,7 +133,12 @@ __all__ = [
     "InvalidInputError",
     "InvalidStateError",
     "Journal",
+    "JournalCorruptError",
+    "JournalError",
     "JournalLockedError",
+    "JournalSchemaError",
+    "JournalUnavailableError",
+    "MachineClaimedError",
     "MachinePlan",
     "MachineReadiness",
     "MachineReport",
@@ -141,6 +155,7 @@ __all__ = [
     "NetworkInterface",
     "OsFamily",
     "OsInfo",
+    "PostgresJournal",
     "PushInstall",
     "ReadinessError",
     "ReadinessReport",
@@ -155,6 +170,7 @@ __all__ = [
     "SiteRecoveryClient",
     "SizeFamily",
     "SourceMachine",
+    "SqliteJournal",
     "SsmRunCommand",
     "SsmStatus",
     "Stage",

@@ -61,7 +61,8 @@ class Migration(StepMethods):
             :class:`~ec2asr.ManualInstall` or your own :class:`~ec2asr.MobilityInstaller`).
         target: Where the machines land in Azure.
         policy: The replication policy (created or reused).
-        journal: A :class:`~ec2asr.Journal` or the path of its SQLite file.
+        journal: A :class:`~ec2asr.Journal`, the path of its SQLite file, or a
+            ``postgresql://`` URL (a :class:`~ec2asr.PostgresJournal` shared by workers).
         appliance: The appliance fabric's name when several are registered.
         vault_location: Create the vault in this region when it does not exist (None: it must).
         manage_security_groups: Add the missing replication rules (source egress and appliance
@@ -136,7 +137,7 @@ class Migration(StepMethods):
         self._fleet: FleetContext | None = None
 
     def __repr__(self) -> str:
-        return f"Migration(name={self.name!r}, journal={str(self.journal.path)!r})"
+        return f"Migration(name={self.name!r}, journal={self.journal.location!r})"
 
     @property
     def leases(self) -> SecurityGroupLeases:
@@ -190,8 +191,8 @@ class Migration(StepMethods):
         means none."""
         if self.journal.is_open:
             records = self.journal.machines()
-        elif self.journal.path.is_file():
-            with Journal(self.journal.path, read_only=True) as snapshot:
+        elif self.journal.exists():
+            with self.journal.reader() as snapshot:
                 records = snapshot.machines()
         else:
             return frozenset()
