@@ -64,6 +64,20 @@ def _json(value: Any) -> Any:
     return json.loads(value)
 
 
+def _object(value: Any) -> dict[str, Any]:
+    out = _json(value)
+    if not isinstance(out, dict):
+        raise TypeError(f"expected a JSON object, found {type(out).__name__}")
+    return out
+
+
+def _list(value: Any) -> list[Any]:
+    out = _json(value)
+    if not isinstance(out, list):
+        raise TypeError(f"expected a JSON list, found {type(out).__name__}")
+    return out
+
+
 def _time(value: Any) -> datetime | None:
     if value is not None and not isinstance(value, (str, datetime)):
         raise TypeError(f"expected a time, found {type(value).__name__}")
@@ -85,7 +99,7 @@ def machine_from_row(row: Row, location: str) -> MachineRecord:
             name=row["name"],
             stage=Stage(row["stage"]),
             status=MachineStatus(row["status"]),
-            data=_json(row["data"]),
+            data=_object(row["data"]),
             error_type=row["error_type"],
             error_message=row["error_message"],
             created_at=_time(row["created_at"]),
@@ -112,7 +126,7 @@ def step_from_row(row: Row, location: str) -> StepRecord:
             job_name=row["job_name"],
             polling_url=row["polling_url"],
             continuation_token=row["continuation_token"],
-            detail=_json(row["detail"]),
+            detail=_object(row["detail"]),
             error=row["error"],
             started_at=_time(row["started_at"]),
             updated_at=_time(row["updated_at"]),
@@ -134,8 +148,8 @@ def lease_from_row(row: Row, location: str) -> LeaseRecord:
         lambda: LeaseRecord(
             lease_id=row["lease_id"],
             resource_id=row["resource_id"],
-            spec=_json(row["spec"]),
-            holders=tuple(_json(row["holders"])),
+            spec=_object(row["spec"]),
+            holders=tuple(_list(row["holders"])),
             state=row["state"],
             created_at=_time(row["created_at"]),
             updated_at=_time(row["updated_at"]),
@@ -158,7 +172,7 @@ def event_from_row(row: Row, location: str) -> dict[str, Any]:
             "instance_id": row["instance_id"],
             "stage": row["stage"],
             "message": row["message"],
-            "data": _json(row["data"]),
+            "data": _object(row["data"]),
         }
 
     return _read("events", row["id"], location, build)
@@ -171,13 +185,7 @@ def json_list(value: Any, table: str, key: object, location: str) -> list[Any]:
         JournalCorruptError: It is not a JSON list.
     """
 
-    def build() -> list[Any]:
-        out = _json(value)
-        if not isinstance(out, list):
-            raise TypeError("expected a JSON list")
-        return out
-
-    return _read(table, key, location, build)
+    return _read(table, key, location, lambda: _list(value))
 
 
 def json_object(value: Any, table: str, key: object, location: str) -> dict[str, Any]:
@@ -187,13 +195,7 @@ def json_object(value: Any, table: str, key: object, location: str) -> dict[str,
         JournalCorruptError: It is not a JSON object.
     """
 
-    def build() -> dict[str, Any]:
-        out = _json(value)
-        if not isinstance(out, dict):
-            raise TypeError("expected a JSON object")
-        return out
-
-    return _read(table, key, location, build)
+    return _read(table, key, location, lambda: _object(value))
 
 
 class Host(Protocol):

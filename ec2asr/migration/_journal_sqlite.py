@@ -222,9 +222,10 @@ class SqliteJournal(Journal):
         try:
             conn.row_factory = sqlite3.Row
             self._check(conn)
+            version = self._inspect(conn)  # refuses before anything is changed
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            self._prepare_schema(conn)
+            self._prepare_schema(conn, version)
         except sqlite3.Error as exc:
             conn.close()
             raise self._translate(exc) from exc
@@ -233,24 +234,30 @@ class SqliteJournal(Journal):
             raise
         return conn
 
-    def _prepare_schema(self, conn: sqlite3.Connection) -> None:
+    def _inspect(self, conn: sqlite3.Connection) -> str | None:
+        """The journal's schema version (None for an empty database), refusing what this
+        ec2asr cannot write."""
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not tables:
-            conn.execute("BEGIN IMMEDIATE")
+            return None
+        version = self._version(conn, tables)
+        if version != SCHEMA_VERSION and version not in _UPGRADES:
+            raise self._schema_error(version, "writes")
+        return version
+
+    def _prepare_schema(self, conn: sqlite3.Connection, version: str | None) -> None:
+        if version == SCHEMA_VERSION:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        if version is None:
             _script(conn, _TABLES + "".join(_UPGRADES.values()))
             conn.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            conn.execute("COMMIT")
-            return
-        version = self._version(conn, tables)
-        if version != SCHEMA_VERSION:
-            if version not in _UPGRADES:
-                raise self._schema_error(version, "writes")
-            conn.execute("BEGIN IMMEDIATE")
+        else:
             while version in _UPGRADES:
                 _script(conn, _UPGRADES[version])
                 version = str(int(version) + 1)
             conn.execute("UPDATE meta SET value=? WHERE key='schema'", (SCHEMA_VERSION,))
-            conn.execute("COMMIT")
+        conn.execute("COMMIT")
 
     def _version(self, conn: sqlite3.Connection, tables: set[str]) -> str:
         if "meta" not in tables:
