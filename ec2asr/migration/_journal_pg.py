@@ -32,7 +32,7 @@ from ec2asr.migration._dsn import DatabaseDsn
 from ec2asr.migration._journal_sql import Tx
 from ec2asr.migration._pg_claims import new_worker_id
 from ec2asr.migration.journal import Eligible, Journal
-from ec2asr.migration.records import MachineRecord, utcnow
+from ec2asr.migration.records import ClaimView, MachineRecord, utcnow
 
 if TYPE_CHECKING:
     import psycopg
@@ -405,6 +405,11 @@ class PostgresJournal(Journal):
             all_or_nothing=all_or_nothing,
             on_takeover=on_takeover,
         )
+
+    def survey(self, instance_ids: Collection[str]) -> list[ClaimView]:
+        """The known machines of ``instance_ids`` as a worker deciding what to claim sees
+        them: record, changed before this run (server clock), held by another live worker."""
+        return _pg_claims.survey(self, instance_ids)
 
     def renew_claims(self) -> frozenset[str]:
         """Extend this worker's registration and claims; return the machines it lost.

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ec2asr.errors import ClaimLostError, MachineClaimedError
 from ec2asr.migration._journal_sql import Tx, machine_from_row
-from ec2asr.migration.records import MachineRecord
+from ec2asr.migration.records import ClaimView, MachineRecord
 
 if TYPE_CHECKING:
     from ec2asr.migration._journal_pg import PostgresJournal
@@ -129,6 +129,24 @@ def claim(
         if on_takeover is not None:
             on_takeover(instance_id, previous)
     return [record for _, record in chosen]
+
+
+def survey(journal: PostgresJournal, instance_ids: Collection[str]) -> list[ClaimView]:
+    """:meth:`PostgresJournal.survey <ec2asr.PostgresJournal.survey>`."""
+    rows = journal._query(
+        "SELECT *, CASE WHEN claimed_by <> ? AND claim_expires > now() THEN claimed_by END"
+        " AS holder, touched_at < COALESCE(?, now()) AS before_run "
+        "FROM machines WHERE instance_id = ANY(?) ORDER BY created_at, seq",
+        (journal.worker_id, journal._run_started, list(instance_ids)),
+    )
+    return [
+        ClaimView(
+            machine_from_row(row, journal.location),
+            changed_before_run=bool(row["before_run"]),
+            holder=row["holder"],
+        )
+        for row in rows
+    ]
 
 
 def renew_claims(journal: PostgresJournal) -> frozenset[str]:

@@ -22,16 +22,19 @@ from ec2asr.azure.site_recovery import SiteRecoveryClient
 from ec2asr.errors import (
     Ec2AsrError,
     InvalidInputError,
+    MachineClaimedError,
 )
 from ec2asr.events import EventDispatcher, EventKind, MigrationEvent
-from ec2asr.migration import _reconcile, _recovery_plan
+from ec2asr.migration import _recovery_plan
 from ec2asr.migration._facade_steps import StepMethods, _check_confirmation
 from ec2asr.migration._observe import observe
 from ec2asr.migration._planning import appliance_summary, build_plan
 from ec2asr.migration._runtime import FleetContext, Live, RunOptions, Runtime
 from ec2asr.migration._steps import act
+from ec2asr.migration._workers import Crew
 from ec2asr.migration.journal import Journal
 from ec2asr.migration.plan import (
+    MachinePlan,
     MigrationPlan,
     RecoveryPlanSpec,
 )
@@ -206,11 +209,13 @@ class Migration(StepMethods):
     # -- running -----------------------------------------------------------------------------
 
     def _prepare_fleet(self, endpoint: ApplianceEndpoint, fabric: Any) -> FleetContext:
-        if self.vault_location:
-            self.asr.ensure_vault(self.vault_location)
-        container = self.asr.get_protection_container(fabric.name)
-        policy = self.asr.ensure_policy(self.policy)
-        self.asr.ensure_container_mapping(fabric.name, container, policy)
+        # Workers of a team prepare one at a time; the others then find everything in place.
+        with self.journal.fleet_lock(sleep=self._sleep):
+            if self.vault_location:
+                self.asr.ensure_vault(self.vault_location)
+            container = self.asr.get_protection_container(fabric.name)
+            policy = self.asr.ensure_policy(self.policy)
+            self.asr.ensure_container_mapping(fabric.name, container, policy)
         self.journal.set_meta("fabric", fabric.name)
         self.journal.set_meta("container", container)
         self.journal.set_meta("policy_id", policy.id)
@@ -228,28 +233,35 @@ class Migration(StepMethods):
         _summary, endpoint, fabric = appliance_summary(self.asr, self.appliance)
         self._fleet = self._prepare_fleet(endpoint, fabric)
         for machine_plan in plan:
-            record = self.journal.machine(machine_plan.instance_id)
-            data = {"target": machine_plan.target.to_dict()}
-            untouched = record is None or record.stage is Stage.PLANNED
-            if untouched and not machine_plan.migrates:
-                self.journal.update_machine(
-                    machine_plan.instance_id,
-                    name=machine_plan.machine.name,
-                    status=MachineStatus.BLOCKED,
-                    data={**data, "blockers": list(machine_plan.blockers)},
-                )
-            elif record is None:
-                self.journal.update_machine(
-                    machine_plan.instance_id, name=machine_plan.machine.name, data=data
-                )
-            elif record.status is MachineStatus.BLOCKED and untouched:
-                # Blocked by an earlier plan; this plan finds nothing in the way any more.
-                self.journal.update_machine(
-                    machine_plan.instance_id,
-                    status=MachineStatus.PENDING,
-                    data={**data, "blockers": []},
-                )
+            try:
+                self._record(machine_plan)
+            except MachineClaimedError:
+                continue  # a live worker drives it and has recorded it
         return self._fleet
+
+    def _record(self, machine_plan: MachinePlan) -> None:
+        """Record a planned machine in the journal (blocked or pending)."""
+        record = self.journal.machine(machine_plan.instance_id)
+        data = {"target": machine_plan.target.to_dict()}
+        untouched = record is None or record.stage is Stage.PLANNED
+        if untouched and not machine_plan.migrates:
+            self.journal.update_machine(
+                machine_plan.instance_id,
+                name=machine_plan.machine.name,
+                status=MachineStatus.BLOCKED,
+                data={**data, "blockers": list(machine_plan.blockers)},
+            )
+        elif record is None:
+            self.journal.update_machine(
+                machine_plan.instance_id, name=machine_plan.machine.name, data=data
+            )
+        elif record.status is MachineStatus.BLOCKED and untouched:
+            # Blocked by an earlier plan; this plan finds nothing in the way any more.
+            self.journal.update_machine(
+                machine_plan.instance_id,
+                status=MachineStatus.PENDING,
+                data={**data, "blockers": []},
+            )
 
     def run(
         self,
@@ -322,28 +334,17 @@ class Migration(StepMethods):
             drain_timeout=drain_timeout,
         )
         rt = self._runtime(options, fleet, total=len(members))
-        lives = []
-        for machine_plan in plan:
-            record = self.journal.machine(machine_plan.instance_id)
-            if record is None or (only_from is not None and record.stage < only_from):
-                continue
-            started = record.stage > Stage.PLANNED and record.status is not MachineStatus.BLOCKED
-            if not machine_plan.migrates:
-                if not started:
-                    continue
-                # Work under way is carried on (an ASR job may be in flight); say why it is
-                # noteworthy rather than leaving the machine half-migrated.
-                rt.events.emit(
-                    EventKind.WARNING,
-                    "carrying on with a migration already under way although the new plan "
-                    f"blocks it: {'; '.join(machine_plan.blockers)}",
-                    instance_id=machine_plan.instance_id,
-                    stage=record.stage.value,
-                )
-            lives.append(Live(plan=machine_plan, record=record))
-        _reconcile.reconcile(rt, lives)
-        cutover = _recovery_plan.PlanCutover(rt, lives) if recovery_plan is not None else None
-        self._loop(rt, lives, cutover)
+        crew = Crew(self.journal, rt, plan, only_from=only_from)
+        try:
+            lives = crew.start()
+            cutover = (
+                _recovery_plan.PlanCutover(rt, lives)
+                if recovery_plan is not None and lives
+                else None
+            )
+            self._loop(rt, lives, cutover, crew)
+        finally:
+            crew.stop()
         if self._progress_bar is not None:
             self._progress_bar.close()
         return self.status()
@@ -378,15 +379,21 @@ class Migration(StepMethods):
             migration_id=self.name,
         )
 
-    def _loop(self, rt: Runtime, lives: list[Live], cutover: Any) -> None:
+    def _loop(self, rt: Runtime, lives: list[Live], cutover: Any, crew: Crew) -> None:
         waited = 0.0
-        elapsed = 0.0
         while True:
-            act(rt, lives, self.target)
-            if cutover is not None:
-                cutover.act()
+            with crew.guard(lives):
+                crew.cycle(lives)
+                act(rt, lives, self.target)
+                if cutover is not None:
+                    cutover.act()
             busy = [live for live in lives if not live.settled]
-            if not busy and rt.in_flight == 0 and (cutover is None or cutover.settled):
+            if (
+                not busy
+                and rt.in_flight == 0
+                and (cutover is None or cutover.settled)
+                and crew.done
+            ):
                 break
             if rt.options.timeout is not None and waited >= rt.options.timeout:
                 rt.events.emit(
@@ -396,9 +403,10 @@ class Migration(StepMethods):
                 break
             elapsed = rt.tracker.wait()
             waited += elapsed
-            observe(rt, lives, elapsed)
-            if cutover is not None:
-                cutover.observe()
+            with crew.guard(lives):
+                observe(rt, lives, elapsed)
+                if cutover is not None:
+                    cutover.observe()
 
     def status(self) -> MigrationReport:
         """The report of every machine in the journal (opens it read-write if needed).

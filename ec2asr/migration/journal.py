@@ -39,6 +39,7 @@ from ec2asr.migration._journal_leases import LeasesAndEvents
 from ec2asr.migration._journal_sql import Tx, json_object, machine_from_row
 from ec2asr.migration._journal_steps import Steps
 from ec2asr.migration.records import (
+    ClaimView,
     LeaseRecord,
     MachineRecord,
     StepRecord,
@@ -234,6 +235,7 @@ class Journal(Steps, LeasesAndEvents):
         eligible: Eligible | None = None,
         limit: int | None = None,
         all_or_nothing: bool = False,
+        on_takeover: Callable[[str, str], None] | None = None,
     ) -> list[MachineRecord]:
         """Claim machines for this worker; return the records of those it now holds.
 
@@ -247,6 +249,8 @@ class Journal(Steps, LeasesAndEvents):
             eligible: Which machines to take: ``(record, changed_before_this_run)``.
             limit: Take at most this many (machines already held count).
             all_or_nothing: Take every eligible machine or none (a recovery plan).
+            on_takeover: Called ``(instance_id, previous_worker)`` for each machine taken over
+                from a worker whose claim expired (never for SQLite).
 
         Raises:
             JournalUnavailableError: The database cannot be reached.
@@ -256,6 +260,13 @@ class Journal(Steps, LeasesAndEvents):
         if eligible is not None:
             records = [r for r in records if eligible(r, True)]
         return records if limit is None else records[:limit]
+
+    def survey(self, instance_ids: Collection[str]) -> list[ClaimView]:
+        """The known machines of ``instance_ids`` (in the journal's order) as a worker deciding
+        what to claim sees them: record, changed before this run, held by another live worker.
+        """
+        wanted = set(instance_ids)
+        return [ClaimView(r) for r in self.machines() if r.instance_id in wanted]
 
     def renew_claims(self) -> frozenset[str]:
         """Extend this worker's leases; return the machines it lost to another worker."""
