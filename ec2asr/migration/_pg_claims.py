@@ -67,7 +67,11 @@ def unregister_worker(journal: PostgresJournal) -> None:
         return
     journal.release_claims()
     with journal._tx() as tx:
-        tx.execute("DELETE FROM workers WHERE worker_id = ?", (journal.worker_id,))
+        # Expired rather than deleted: ec2asr never deletes a journal row (workers need no
+        # DELETE privilege), and the row tells who worked on the migration.
+        tx.execute(
+            "UPDATE workers SET expires_at = now() WHERE worker_id = ?", (journal.worker_id,)
+        )
     journal._run_started = None
 
 

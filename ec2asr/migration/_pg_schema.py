@@ -206,7 +206,9 @@ def create_or_upgrade(tx: Any, schema: str, location: str, role: str) -> None:
         return
     try:
         if version is None:
-            tx.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            found = tx.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+            if found.fetchone() is None:  # the DBA may have made it, owned by the owner role
+                tx.execute(f'CREATE SCHEMA "{schema}"')
             for statement in TABLES.split(";"):
                 tx.execute(statement)
             tx.execute("INSERT INTO meta (key, value) VALUES (%s, %s)", ("schema", SCHEMA_VERSION))

@@ -1,0 +1,118 @@
+"""One ARM budget for every worker: token buckets in the journal's database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ec2asr.errors import InvalidInputError, JournalUnavailableError
+from ec2asr.migration._pg_budget import MIN_WAIT, PostgresBudget
+from tests._journals import admin, pg_journal
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_refill_and_take_on_the_callers_clock(pg_schema: str) -> None:
+    with pg_journal(pg_schema, budget_clock="caller") as journal:
+        budget = journal.budget_store()
+        assert isinstance(budget, PostgresBudget)
+        assert [budget.take("sub/writes", 3, 2.0, 100.0) for _ in range(3)] == [0.0] * 3
+        assert budget.take("sub/writes", 3, 2.0, 100.0) == pytest.approx(0.5)
+        assert budget.take("sub/writes", 3, 2.0, 100.25) == pytest.approx(0.25)
+        assert budget.take("sub/writes", 3, 2.0, 100.5) == 0.0
+        # Another bucket is independent; a long pause refills to the burst, no more.
+        assert budget.take("sub/reads", 1, 1.0, 100.5) == 0.0
+        assert budget.take("sub/writes", 3, 2.0, 1000.0) == 0.0
+        assert [budget.take("sub/writes", 3, 2.0, 1000.0) for _ in range(3)][-1] > 0
+        # A caller whose clock lags does not rewind the bucket.
+        assert budget.take("sub/writes", 3, 2.0, 10.0) > 0
+        assert budget.takes == 8
+        with pytest.raises(InvalidInputError):
+            budget.take("sub/writes", 0, 1.0, 0.0)
+        with pytest.raises(InvalidInputError):
+            budget.take("sub/writes", 1, 0.0, 0.0)
+
+
+def test_waits_are_never_zero_or_negative(pg_schema: str) -> None:
+    with pg_journal(pg_schema, budget_clock="caller") as journal:
+        budget = journal.budget_store()
+        budget.take("b", 1, 1e6, 5.0)
+        # A shortfall below any clock's resolution still asks for a wait a clock can make.
+        assert budget.take("b", 1, 1e6, 5.0) == MIN_WAIT
+
+
+def test_a_lost_connection_is_a_typed_error_then_reconnects(pg_schema: str) -> None:
+    with pg_journal(pg_schema) as journal:
+        budget = journal.budget_store()
+        assert budget.take("b", 5, 1.0, 0.0) == 0.0
+        assert budget._conn is not None
+        with admin() as conn:  # the server goes away under it (a restart, a failover)
+            conn.execute("SELECT pg_terminate_backend(%s)", (budget._conn.info.backend_pid,))
+        with pytest.raises(JournalUnavailableError, match="Nothing is lost"):
+            budget.take("b", 5, 1.0, 0.0)
+        assert budget.take("b", 5, 1.0, 0.0) == 0.0
+
+
+_HAMMER = textwrap.dedent(
+    """
+    import json, sys, time
+    from ec2asr import PostgresJournal
+    url, schema = sys.argv[1], sys.argv[2]
+    start_at, seconds = float(sys.argv[3]), float(sys.argv[4])
+    clock = "SELECT extract(epoch FROM clock_timestamp())::float8 AS t"
+    with PostgresJournal(url, schema=schema) as journal:
+        budget = journal.budget_store()
+        while time.time() < start_at:
+            time.sleep(0.01)
+        first = journal._query(clock)[0]["t"]
+        granted = attempts = 0
+        while time.time() < start_at + seconds:
+            attempts += 1
+            wait = budget.take("subscription/reads", 10, 50.0, time.monotonic())
+            if wait == 0.0:
+                granted += 1
+            else:
+                time.sleep(min(wait, 0.005))
+        last = journal._query(clock)[0]["t"]
+    print(json.dumps({"granted": granted, "attempts": attempts, "first": first, "last": last}))
+    """
+)
+
+
+def test_processes_hammering_one_budget_stay_within_it(pg_schema: str) -> None:
+    from tests._journals import PG_URL
+
+    with pg_journal(pg_schema):
+        pass  # create the schema once
+    import time
+
+    start_at = time.time() + 2.0  # every process has imported ec2asr by then
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _HAMMER, PG_URL, pg_schema, str(start_at), "1.2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(4)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        results.append(json.loads(out))
+    granted = sum(r["granted"] for r in results)
+    window = max(r["last"] for r in results) - min(r["first"] for r in results)
+    allowed = 10 + 50.0 * window  # the burst, then the rate, on the server's clock
+    assert granted <= allowed + 1e-6, (granted, allowed, results)
+    # They did draw from it, close to what it allows (not starved by the shared row).
+    assert granted >= 0.8 * (10 + 50.0 * 1.2), (granted, allowed, results)
+    assert sum(r["attempts"] for r in results) > granted  # they were held back
