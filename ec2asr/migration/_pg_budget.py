@@ -19,6 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ec2asr.errors import InvalidInputError
+from ec2asr.migration._pg_schema import create_or_upgrade
 
 if TYPE_CHECKING:
     import psycopg
@@ -81,8 +82,8 @@ class PostgresBudget:
         if capacity < 1 or rate <= 0:
             raise InvalidInputError("a token bucket needs capacity >= 1 and rate > 0")
         with self._lock:
-            conn = self._live()
             try:
+                conn = self._live()
                 with conn.transaction():
                     wait = self._take(conn, bucket, float(capacity), float(rate), float(now))
             except self._journal._driver_error() as exc:
@@ -125,7 +126,18 @@ class PostgresBudget:
     def _live(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.broken or self._conn.closed:
             self._close_quietly()
-            self._conn = self._journal._connect()
+            conn = self._journal._connect()
+            try:
+                # The budget may be drawn on before the journal was opened: make sure its
+                # table exists (a check only, once the journal's schema is current).
+                with conn.transaction():
+                    row = conn.execute("SELECT current_user AS role").fetchone()
+                    role = str(row["role"]) if row else "?"
+                    create_or_upgrade(conn, self._journal.schema, self._journal.location, role)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
         return self._conn
 
     def _close_quietly(self) -> None:

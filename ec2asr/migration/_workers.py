@@ -109,6 +109,9 @@ class Crew:
         new = [self._live(r) for r in self._in_plan_order(records) if r.instance_id not in known]
         if not new:
             return
+        if self.shared:
+            for live in new:  # who drives it, for status readers and the next worker
+                self.rt.update(live, data={"worker": self.journal.worker_id})
         _reconcile.reconcile(self.rt, new)
         lives.extend(new)
         position = {iid: n for n, iid in enumerate(self.members)}
