@@ -106,3 +106,21 @@ def execute(journal: Journal, sql: str, params: tuple[Any, ...] = ()) -> None:
     with admin() as conn:
         conn.execute(f'SET search_path TO "{journal.schema}"')
         conn.execute(sql, params)
+
+
+def copy_schema(source: str, target: str) -> None:
+    """Copy a PostgreSQL journal (every table, its rows and identities) into a new schema."""
+    with admin() as conn:
+        conn.execute(f'CREATE SCHEMA "{target}"')
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            (source,),
+        ).fetchall()
+        for (table,) in tables:
+            conn.execute(
+                f'CREATE TABLE "{target}"."{table}" (LIKE "{source}"."{table}" INCLUDING ALL)'
+            )
+            conn.execute(
+                f'INSERT INTO "{target}"."{table}" OVERRIDING SYSTEM VALUE '
+                f'SELECT * FROM "{source}"."{table}"'
+            )

@@ -204,7 +204,7 @@ class SqliteJournal(Journal):
                 raise
             return self
 
-    def _open_read_write(self) -> sqlite3.Connection:
+    def _refuse_empty(self) -> None:
         if self._path.is_file() and self._path.stat().st_size == 0:
             raise JournalCorruptError(
                 f"{self._path} is not a usable journal: it is empty (0 bytes), so it was "
@@ -213,6 +213,9 @@ class SqliteJournal(Journal):
                 "again.",
                 location=self.location,
             )
+
+    def _open_read_write(self) -> sqlite3.Connection:
+        self._refuse_empty()
         try:
             conn = sqlite3.connect(
                 str(self._path), check_same_thread=False, isolation_level=None, timeout=30
@@ -309,6 +312,7 @@ class SqliteJournal(Journal):
             raise JournalUnavailableError(
                 f"there is no migration journal at {self._path}", location=self.location
             )
+        self._refuse_empty()
         try:
             conn = sqlite3.connect(
                 f"{self._path.resolve().as_uri()}?mode=ro",
