@@ -26,8 +26,11 @@ from ec2asr._config_installer import InstallerConfig, parse_installer
 from ec2asr._config_reader import Section, config_path, wrap
 from ec2asr._frozen import frozen_map
 from ec2asr.aws._selection import validate as validate_selectors
-from ec2asr.errors import InvalidInputError
+from ec2asr.errors import Ec2AsrError, InvalidInputError
 from ec2asr.migration import _recovery_plan
+from ec2asr.migration._journal_pg import PostgresJournal
+from ec2asr.migration._pg_schema import check_schema_name
+from ec2asr.migration.journal import is_database_url
 from ec2asr.migration.plan import RecoveryPlanSpec
 from ec2asr.settings import ReplicationPolicy, TargetSettings
 
@@ -108,8 +111,10 @@ class MigrationConfig:
 
     Attributes:
         source: The config file (for messages).
-        name: The migration's name (scopes temporary resources); default: the journal's stem.
-        journal: The journal file.
+        name: The migration's name (scopes temporary resources); default: the journal's stem
+            (``ec2asr`` for a database journal).
+        journal: The journal file, or a ``postgresql://`` URL (a team's shared journal).
+        journal_schema: The PostgreSQL schema of a database journal.
         aws: Sources and selectors.
         azure: The vault.
         target: Where the machines land.
@@ -126,7 +131,7 @@ class MigrationConfig:
 
     source: str
     name: str
-    journal: Path
+    journal: Path | str
     aws: AwsConfig
     azure: AzureConfig
     target: TargetSettings
@@ -139,11 +144,13 @@ class MigrationConfig:
     test_migration: bool = True
     recovery_plan: RecoveryPlanSpec | None = None
     acknowledge_instance_store: tuple[str, ...] = ()
+    journal_schema: str = "ec2asr"
 
 
 _TOP = (
     "name",
     "journal",
+    "journal_schema",
     "aws",
     "azure",
     "target",
@@ -196,9 +203,7 @@ def parse_config(data: Any, *, source: str, base_dir: Path) -> MigrationConfig:
         InvalidInputError: A key is missing, unknown or invalid (the message names it).
     """
     top = Section(source, "", data, _TOP)
-    journal = config_path(base_dir, top.text("journal", required=True))
-    assert journal is not None
-    default_name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", journal.stem).strip("-.") or "ec2asr"
+    journal, default_name, journal_schema = _journal(top, base_dir)
     name = top.text("name", pattern=_NAME, what="a name of letters, digits, '.', '_' and '-'")
     aws = _aws(top.section("aws", _AWS))
     azure = _azure(top.section("azure", _AZURE))
@@ -231,7 +236,30 @@ def parse_config(data: Any, *, source: str, base_dir: Path) -> MigrationConfig:
         test_migration=test_migration,
         recovery_plan=_recovery(top),
         acknowledge_instance_store=acknowledged,
+        journal_schema=journal_schema,
     )
+
+
+def _journal(top: Section, base_dir: Path) -> tuple[Path | str, str, str]:
+    """The journal (a file, or a database URL checked here), the default name, the schema."""
+    text = top.text("journal", required=True)
+    assert text is not None
+    schema = top.text("journal_schema") or "ec2asr"
+    if is_database_url(text):
+        try:
+            check_schema_name(schema)
+        except InvalidInputError as exc:
+            top.fail("journal_schema", str(exc))
+        try:
+            PostgresJournal(text, schema=schema)  # checks the URL; connects to nothing
+        except Ec2AsrError as exc:
+            top.fail("journal", str(exc))
+        return text, "ec2asr", schema
+    if top.has("journal_schema"):
+        top.fail("journal_schema", "applies only to a postgresql:// journal")
+    path = config_path(base_dir, text)
+    assert path is not None
+    return path, re.sub(r"[^A-Za-z0-9_.\-]+", "-", path.stem).strip("-.") or "ec2asr", schema
 
 
 def _aws(section: Section) -> AwsConfig:

@@ -13,13 +13,16 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ec2asr._config import AwsConfig, AzureConfig, MigrationConfig, load_config
 from ec2asr.errors import InvalidInputError
-from ec2asr.migration.journal import Journal
+from ec2asr.migration._journal_pg import PostgresJournal
+from ec2asr.migration._journal_sqlite import SqliteJournal
+from ec2asr.migration.journal import Journal, is_database_url
 from ec2asr.migration.report import MigrationReport
 from ec2asr.migration.stages import MachineStatus, Stage
 
@@ -77,6 +80,28 @@ def environment() -> CliEnvironment:
     return CliEnvironment()
 
 
+def _journal(location: Path | str, schema: str, *, read_only: bool = False) -> Journal:
+    """The journal at ``location``: a SQLite file, or a team's PostgreSQL database."""
+    if is_database_url(location):
+        return PostgresJournal(str(location), schema=schema, read_only=read_only)
+    return SqliteJournal(location, read_only=read_only)
+
+
+def _config(args: argparse.Namespace) -> MigrationConfig:
+    """The config file, with ``--journal``/``--journal-schema`` taking precedence."""
+    config = load_config(args.config)
+    journal = getattr(args, "journal", None)
+    schema = getattr(args, "journal_schema", None) or config.journal_schema
+    if journal:
+        location = journal if is_database_url(journal) else Path(journal)
+        _journal(location, schema)  # refuses a bad URL or schema before anything else
+        config = attrs.evolve(config, journal=location, journal_schema=schema)
+    elif schema != config.journal_schema:
+        _journal(config.journal, schema)
+        config = attrs.evolve(config, journal_schema=schema)
+    return config
+
+
 def _migration(
     config: MigrationConfig, env: CliEnvironment, installer: Any, *, progress: bool = False
 ) -> Migration:
@@ -99,7 +124,7 @@ def _migration(
         installer=installer,
         target=config.target,
         policy=config.policy,
-        journal=config.journal,
+        journal=_journal(config.journal, config.journal_schema),
         appliance=azure.appliance,
         vault_location=azure.vault_location,
         manage_security_groups=config.manage_security_groups,
@@ -144,7 +169,7 @@ def _print_report(report: MigrationReport, *, as_json: bool) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Discover, assess and plan; print the plan. Writes nothing."""
-    config = load_config(args.config)
+    config = _config(args)
     env = environment()
     with _migration(config, env, config.installer.build()) as migration:
         plan = _plan(config, migration)
@@ -155,7 +180,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Plan, then drive every machine that is not blocked up to ``--until``."""
-    config = load_config(args.config)
+    config = _config(args)
     until = Stage(args.until)
     if args.timeout is not None and args.timeout <= 0:
         raise InvalidInputError("--timeout must be a positive number of seconds")
@@ -214,8 +239,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Print the journal's report; needs no cloud access and no lock."""
     if args.events < 0:
         raise InvalidInputError("--events takes a number of events, 0 or more")
-    path = args.journal if args.journal else load_config(args.config).journal
-    with Journal(path, read_only=True) as journal:
+    if args.journal:
+        location: Path | str = args.journal
+        schema = args.journal_schema or "ec2asr"
+    else:
+        config = load_config(args.config)
+        location, schema = config.journal, args.journal_schema or config.journal_schema
+    with _journal(location, schema, read_only=True) as journal:
         report = MigrationReport.from_records(journal.machines(), generated_at=environment().now())
         events = journal.events()[-args.events :] if args.events else []
     status = _print_report(report, as_json=args.json)
@@ -229,7 +259,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Before commit: undo cutovers (deallocate the VM, disable protection, start the source)."""
-    config = load_config(args.config)
+    config = _config(args)
     env = environment()
     with _migration(config, env, config.installer.build()) as migration:
         plan = _plan(config, migration)
@@ -239,7 +269,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_abort(args: argparse.Namespace) -> int:
     """Revoke every security-group rule this migration leased."""
-    config = load_config(args.config)
+    config = _config(args)
     env = environment()
     with _migration(config, env, config.installer.build()) as migration:
         revoked = migration.abort()
@@ -247,6 +277,20 @@ def cmd_abort(args: argparse.Namespace) -> int:
         print(f"revoked {lease_id}")
     print(f"{len(revoked)} leased rule(s) revoked; replication was left as it is")
     return EXIT_OK
+
+
+def _journal_options(parser: Any, text: str, *, group: Any = None) -> None:
+    (group or parser).add_argument(
+        "--journal",
+        metavar="FILE|URL",
+        help=f"{text}: a SQLite file or a postgresql:// URL (a team's shared journal; leave "
+        "the password out: libpq reads PGPASSWORD or ~/.pgpass)",
+    )
+    parser.add_argument(
+        "--journal-schema",
+        metavar="NAME",
+        help="the PostgreSQL schema of a postgresql:// journal (default: ec2asr)",
+    )
 
 
 def add_commands(sub: Any) -> None:
@@ -259,6 +303,7 @@ def add_commands(sub: Any) -> None:
             "--config", required=True, metavar="FILE", help="the migration config (JSON)"
         )
         parser.add_argument("--json", action="store_true", help="machine-readable output")
+        _journal_options(parser, "instead of the config's journal")
         parser.set_defaults(func=func)
         return parser
 
@@ -298,7 +343,7 @@ def add_commands(sub: Any) -> None:
     )
     where = status.add_mutually_exclusive_group(required=True)
     where.add_argument("--config", metavar="FILE", help="the migration config (JSON)")
-    where.add_argument("--journal", metavar="FILE", help="the journal file itself")
+    _journal_options(status, "the journal itself", group=where)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument(
         "--events", type=int, default=0, metavar="N", help="also print the last N events"
