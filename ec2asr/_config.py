@@ -251,9 +251,15 @@ def _journal(top: Section, base_dir: Path) -> tuple[Path | str, str, str]:
         except InvalidInputError as exc:
             top.fail("journal_schema", str(exc))
         try:
-            PostgresJournal(text, schema=schema)  # checks the URL; connects to nothing
+            journal = PostgresJournal(text, schema=schema)  # checks the URL; connects to nothing
         except Ec2AsrError as exc:
             top.fail("journal", str(exc))
+        if journal.dsn.password is not None:
+            top.fail(
+                "journal",
+                f"{journal.dsn.redacted} carries a password, and no credential goes in this "
+                "file: give it in PGPASSWORD, ~/.pgpass or a PGSERVICE entry instead",
+            )
         return text, "ec2asr", schema
     if top.has("journal_schema"):
         top.fail("journal_schema", "applies only to a postgresql:// journal")

@@ -33,6 +33,9 @@ def test_bad_journal_settings_name_their_key_and_never_the_password() -> None:
     refused(config(journal_schema="wave1"), "journal_schema: applies only to a postgresql://")
     text = refused(config(journal=f"postgresql://u:{MARKER}@h/db?bogus=1"), "journal:")
     assert MARKER not in text
+    text = refused(config(journal=f"postgresql://u:{MARKER}@h/db"), "carries a password")
+    assert "PGPASSWORD" in text
+    assert MARKER not in text
 
 
 def _closed_port() -> int:

@@ -116,3 +116,21 @@ def test_processes_hammering_one_budget_stay_within_it(pg_schema: str) -> None:
     # They did draw from it, close to what it allows (not starved by the shared row).
     assert granted >= 0.8 * (10 + 50.0 * 1.2), (granted, allowed, results)
     assert sum(r["attempts"] for r in results) > granted  # they were held back
+
+
+def test_a_run_shares_the_budget_when_the_limiter_can(pg_schema: str, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from ec2asr import SqliteJournal
+    from ec2asr.migration._workers import share_budget
+
+    shared: list[object] = []
+    can = SimpleNamespace(rate_limiter=SimpleNamespace(share=shared.append))
+    cannot = SimpleNamespace(rate_limiter=SimpleNamespace())
+    with pg_journal(pg_schema) as journal:
+        share_budget(can, journal)
+        share_budget(cannot, journal)  # an ArmRateLimiter without share(): left alone
+        assert shared == [journal.budget_store()]
+    with SqliteJournal(tmp_path / "m.sqlite") as alone:
+        share_budget(can, alone)  # one process: its own buckets are the budget
+    assert len(shared) == 1
