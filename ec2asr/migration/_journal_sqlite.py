@@ -167,8 +167,12 @@ class SqliteJournal(Journal):
         return self._conn is not None
 
     def exists(self) -> bool:
-        """True when the journal file exists."""
-        return self._path.is_file()
+        """True when the journal file exists (False when it cannot even be looked at: opening
+        it then says why)."""
+        try:
+            return self._path.is_file()
+        except OSError:
+            return False
 
     def reader(self) -> SqliteJournal:
         """A read-only journal on the same file (not opened yet)."""
@@ -191,7 +195,10 @@ class SqliteJournal(Journal):
             if self._conn is not None:
                 return self
             if self._read_only:
-                self._conn = self._open_read_only()
+                try:
+                    self._conn = self._open_read_only()
+                except OSError as exc:
+                    raise self._os_error(exc, "read") from exc
                 return self
             try:
                 self._lock.acquire()
@@ -199,6 +206,9 @@ class SqliteJournal(Journal):
                 raise self._os_error(exc, "open") from exc
             try:
                 self._conn = self._open_read_write()
+            except OSError as exc:
+                self._lock.release()
+                raise self._os_error(exc, "open") from exc
             except BaseException:
                 self._lock.release()
                 raise

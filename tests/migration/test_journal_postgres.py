@@ -16,6 +16,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import traceback
@@ -356,3 +357,37 @@ def test_the_documented_grants_are_enough_and_no_more(team_database: dict[str, s
 def test_a_journal_written_by_a_role_is_public_api() -> None:
     assert ec2asr.PostgresJournal is PostgresJournal
     assert issubclass(PostgresJournal, ec2asr.Journal)
+
+
+def test_without_psycopg_the_database_journal_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ec2asr.migration import _journal_pg
+
+    real = _journal_pg.importlib.util.find_spec
+    monkeypatch.setattr(
+        _journal_pg.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "psycopg" else real(name, *a),
+    )
+    with pytest.raises(JournalUnavailableError, match=r"pip install 'ec2asr\[postgres\]'"):
+        ec2asr.Journal(PG_URL)
+
+
+def test_ec2asr_and_its_sqlite_journal_need_no_psycopg(tmp_path: Path) -> None:
+    script = (
+        "import sys; sys.modules['psycopg'] = None\n"  # any import of psycopg now fails
+        "import ec2asr\n"
+        "with ec2asr.Journal(sys.argv[1]) as j:\n"
+        "    j.update_machine('i-1')\n"
+        "print(type(j).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "m.sqlite")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "SqliteJournal"
