@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from ec2asr._secret import Secret
 from ec2asr.errors import (
     InvalidInputError,
-    JournalCorruptError,
     JournalError,
     JournalUnavailableError,
     MigrationError,
@@ -30,8 +29,16 @@ from ec2asr.errors import (
 from ec2asr.migration import _pg_claims, _pg_schema
 from ec2asr.migration._dsn import DatabaseDsn
 from ec2asr.migration._journal_sql import Tx
+from ec2asr.migration._journal_team import Eligible
 from ec2asr.migration._pg_claims import new_worker_id
-from ec2asr.migration.journal import Eligible, Journal
+from ec2asr.migration._pg_connection import (
+    PgTx,
+    connect,
+    driver_error,
+    raise_from,
+    translate,
+)
+from ec2asr.migration.journal import Journal
 from ec2asr.migration.records import ClaimView, MachineRecord, utcnow
 
 if TYPE_CHECKING:
@@ -42,21 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["PostgresJournal"]
 
 logger = logging.getLogger("ec2asr")
-
-
-class _PgTx:
-    """Runs the shared ``?``-placeholder SQL on a psycopg connection."""
-
-    _converted: dict[str, str] = {}
-
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self._conn = conn
-
-    def execute(self, sql: str, params: tuple[Any, ...] = (), /) -> psycopg.Cursor[Any]:
-        query = self._converted.get(sql)
-        if query is None:
-            query = self._converted[sql] = sql.replace("?", "%s")
-        return self._conn.execute(query, params)
 
 
 class PostgresJournal(Journal):
@@ -173,38 +165,10 @@ class PostgresJournal(Journal):
     # -- connecting -------------------------------------------------------------------------
 
     def _connect(self) -> psycopg.Connection[Any]:
-        import psycopg
-        from psycopg.rows import dict_row
-        from psycopg.types.string import TextLoader
-
-        kwargs: dict[str, Any] = self._dsn.connect_kwargs()
-        kwargs.setdefault("connect_timeout", str(max(1, round(self._connect_timeout))))
-        kwargs.setdefault("application_name", "ec2asr")
-        try:
-            conn = psycopg.connect(autocommit=True, row_factory=dict_row, **kwargs)
-        except psycopg.Error as exc:
-            reason = self._dsn.scrub(str(exc)).replace("connection failed: ", "").strip()
-            self._raise(
-                JournalUnavailableError(
-                    f"cannot connect to the journal database {self._dsn.redacted}: "
-                    f"{reason.splitlines()[0] if reason else type(exc).__name__}. Check that the "
-                    "server runs and accepts connections from this host, and the user, "
-                    "password and database name.",
-                    location=self.location,
-                ),
-                exc,
-            )
-        conn.adapters.register_loader("jsonb", TextLoader)
-        conn.execute("SET timezone TO 'UTC'")
-        conn.execute("SELECT set_config('search_path', %s, false)", (f'"{self.schema}"',))
-        return conn
+        return connect(self._dsn, self.schema, self._connect_timeout, self.location)
 
     def _raise(self, error: JournalError, exc: BaseException) -> NoReturn:
-        """Raise ``error`` from ``exc``, or from nothing when the driver's text shows the
-        password (a traceback would print it)."""
-        if self._dsn.scrub(str(exc)) == str(exc):
-            raise error from exc
-        raise error from None
+        raise_from(error, exc, self._dsn)
 
     def open(self) -> PostgresJournal:
         """Connect and create, check or upgrade the journal's schema.
@@ -280,9 +244,7 @@ class PostgresJournal(Journal):
 
     @staticmethod
     def _driver_error() -> type[Exception]:
-        import psycopg
-
-        return psycopg.Error
+        return driver_error()
 
     def _live(self) -> psycopg.Connection[Any]:
         if self._conn is None:
@@ -302,7 +264,7 @@ class PostgresJournal(Journal):
             conn = self._live()
             try:
                 with conn.transaction():
-                    yield _PgTx(conn)
+                    yield PgTx(conn)
             except self._driver_error() as exc:
                 self._raise(self._translate(exc), exc)
 
@@ -310,7 +272,7 @@ class PostgresJournal(Journal):
         with self._mutex:
             conn = self._live()
             try:
-                return list(_PgTx(conn).execute(sql, params).fetchall())
+                return list(PgTx(conn).execute(sql, params).fetchall())
             except self._driver_error() as exc:
                 self._raise(self._translate(exc), exc)
 
@@ -323,34 +285,7 @@ class PostgresJournal(Journal):
         return value
 
     def _translate(self, exc: Exception) -> JournalError:
-        from psycopg import OperationalError, errors
-
-        text = self._dsn.scrub(str(exc).strip())
-        error: JournalError
-        if isinstance(exc, (errors.UndefinedTable, errors.UndefinedColumn)):
-            error = JournalCorruptError(
-                f"the journal {self.location} is damaged: {text}. Nothing was changed; restore "
-                "the journal database from its backup.",
-                location=self.location,
-            )
-        elif isinstance(exc, errors.InsufficientPrivilege):
-            error = JournalUnavailableError(
-                f"the journal {self.location} refused this role: {text}. Grant the workers' "
-                "role the privileges listed in 'Running as a team' (docs).",
-                location=self.location,
-            )
-        elif isinstance(exc, OperationalError):
-            error = JournalUnavailableError(
-                f"lost the journal database {self.location}: {text}. Nothing is lost: run "
-                "again to carry on once it answers.",
-                location=self.location,
-            )
-        else:
-            error = JournalError(
-                f"the journal database {self.location} refused a request: {text}",
-                location=self.location,
-            )
-        return error
+        return translate(exc, self._dsn, self.location)
 
     # -- team -------------------------------------------------------------------------------
 

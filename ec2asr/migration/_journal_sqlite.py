@@ -29,83 +29,25 @@ from typing import Any
 from ec2asr.errors import (
     JournalCorruptError,
     JournalError,
-    JournalSchemaError,
     JournalUnavailableError,
     MigrationError,
 )
 from ec2asr.migration._filelock import FileLock
 from ec2asr.migration._journal_sql import Tx
-from ec2asr.migration.journal import SCHEMA_VERSION, Journal
+from ec2asr.migration._sqlite_schema import (
+    CORRUPT_HINTS,
+    READABLE,
+    check,
+    corrupt_message,
+    inspect,
+    prepare,
+    schema_error,
+    version_of,
+)
+from ec2asr.migration.journal import Journal
 from ec2asr.migration.records import utcnow
 
 __all__ = ["SqliteJournal"]
-
-_TABLES = """
-CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS machines (
-    instance_id   TEXT PRIMARY KEY,
-    name          TEXT,
-    stage         TEXT NOT NULL,
-    status        TEXT NOT NULL,
-    data          TEXT NOT NULL DEFAULT '{}',
-    error_type    TEXT,
-    error_message TEXT,
-    created_at    TEXT NOT NULL,
-    updated_at    TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS steps (
-    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
-    subject            TEXT NOT NULL,
-    step               TEXT NOT NULL,
-    state              TEXT NOT NULL,
-    job_name           TEXT,
-    polling_url        TEXT,
-    continuation_token TEXT,
-    detail             TEXT NOT NULL DEFAULT '{}',
-    error              TEXT,
-    started_at         TEXT NOT NULL,
-    updated_at         TEXT NOT NULL,
-    ended_at           TEXT
-);
-CREATE INDEX IF NOT EXISTS steps_by_subject ON steps (subject, step, state);
-CREATE TABLE IF NOT EXISTS leases (
-    lease_id    TEXT PRIMARY KEY,
-    resource_id TEXT NOT NULL,
-    spec        TEXT NOT NULL,
-    holders     TEXT NOT NULL DEFAULT '[]',
-    state       TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
-    updated_at  TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    at          TEXT NOT NULL,
-    kind        TEXT NOT NULL,
-    instance_id TEXT,
-    stage       TEXT,
-    message     TEXT NOT NULL,
-    data        TEXT NOT NULL DEFAULT '{}'
-);
-"""
-
-_UPGRADES = {
-    "1": "CREATE INDEX IF NOT EXISTS events_by_instance ON events (instance_id, id);",
-}
-"""Schema version -> the SQL that takes it to the next one (the last gives SCHEMA_VERSION)."""
-
-_REQUIRED = frozenset({"meta", "machines", "steps", "leases", "events"})
-_READABLE = frozenset({"1", SCHEMA_VERSION})
-_CORRUPT_HINTS = ("malformed", "not a database", "corrupt", "no such table", "no such column")
-
-
-def _script(conn: sqlite3.Connection, sql: str) -> None:
-    """Run DDL statement by statement (``executescript`` would commit the transaction)."""
-    for statement in sql.split(";"):
-        if statement.strip():
-            conn.execute(statement)
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -234,11 +176,11 @@ class SqliteJournal(Journal):
             raise self._translate(exc) from exc
         try:
             conn.row_factory = sqlite3.Row
-            self._check(conn)
-            version = self._inspect(conn)  # refuses before anything is changed
+            check(conn, self.location)
+            version = inspect(conn, self.location)  # refuses before anything is changed
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            self._prepare_schema(conn, version)
+            prepare(conn, version)
         except sqlite3.Error as exc:
             conn.close()
             raise self._translate(exc) from exc
@@ -246,76 +188,6 @@ class SqliteJournal(Journal):
             conn.close()
             raise
         return conn
-
-    def _inspect(self, conn: sqlite3.Connection) -> str | None:
-        """The journal's schema version (None for an empty database), refusing what this
-        ec2asr cannot write."""
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not tables:
-            return None
-        version = self._version(conn, tables)
-        if version != SCHEMA_VERSION and version not in _UPGRADES:
-            raise self._schema_error(version, "writes")
-        return version
-
-    def _prepare_schema(self, conn: sqlite3.Connection, version: str | None) -> None:
-        if version == SCHEMA_VERSION:
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        if version is None:
-            _script(conn, _TABLES + "".join(_UPGRADES.values()))
-            conn.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
-        else:
-            while version in _UPGRADES:
-                _script(conn, _UPGRADES[version])
-                version = str(int(version) + 1)
-            conn.execute("UPDATE meta SET value=? WHERE key='schema'", (SCHEMA_VERSION,))
-        conn.execute("COMMIT")
-
-    def _version(self, conn: sqlite3.Connection, tables: set[str]) -> str:
-        if "meta" not in tables:
-            raise JournalSchemaError(
-                f"{self._path} is a SQLite database but not an ec2asr journal (it has no meta "
-                "table); give the migration its own journal file",
-                location=self.location,
-                expected=SCHEMA_VERSION,
-            )
-        row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if row is None:
-            raise JournalCorruptError(
-                f"{self._path} is not a usable journal: its schema version is missing from the "
-                "meta table. Nothing was changed; restore the journal from its backup.",
-                location=self.location,
-            )
-        missing = sorted(_REQUIRED - tables)
-        if missing and str(row["value"]) in _READABLE:
-            raise JournalCorruptError(
-                f"{self._path} is not a usable journal: its table(s) {', '.join(missing)} are "
-                "missing. Nothing was changed; restore the journal from its backup.",
-                location=self.location,
-            )
-        return str(row["value"])
-
-    def _schema_error(self, found: str, verb: str) -> JournalSchemaError:
-        newer = found.isdigit() and int(found) > int(SCHEMA_VERSION)
-        hint = (
-            "it was written by a newer ec2asr: upgrade ec2asr on this host"
-            if newer
-            else "it was not written by a release of ec2asr this one can read"
-        )
-        return JournalSchemaError(
-            f"{self._path} has journal schema {found}, this ec2asr {verb} schema "
-            f"{SCHEMA_VERSION}: {hint}. Nothing was changed.",
-            location=self.location,
-            found=found,
-            expected=SCHEMA_VERSION,
-        )
-
-    def _check(self, conn: sqlite3.Connection) -> None:
-        """SQLite's quick integrity check: a truncated or garbled file is refused at once."""
-        problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
-        if problems != ["ok"]:
-            raise JournalCorruptError(self._corrupt_message("; ".join(problems[:3])))
 
     def _open_read_only(self) -> sqlite3.Connection:
         if not self._path.is_file():
@@ -335,20 +207,20 @@ class SqliteJournal(Journal):
             raise self._translate(exc) from exc
         conn.row_factory = sqlite3.Row
         try:
-            self._check(conn)
+            check(conn, self.location)
             tables = {
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
-            version = self._version(conn, tables)
+            version = version_of(conn, tables, self.location)
         except sqlite3.Error as exc:
             conn.close()
             raise self._translate(exc) from exc
         except BaseException:
             conn.close()
             raise
-        if version not in _READABLE:
+        if version not in READABLE:
             conn.close()
-            raise self._schema_error(version, "reads")
+            raise schema_error(version, "reads", self.location)
         return conn
 
     def close(self) -> None:
@@ -398,19 +270,10 @@ class SqliteJournal(Journal):
 
     # -- errors ---------------------------------------------------------------------------
 
-    def _corrupt_message(self, reason: str) -> str:
-        return (
-            f"{self._path} is not a usable journal: SQLite reports it damaged ({reason}). "
-            "Nothing was changed. Stop every process using it, then restore it from its backup "
-            "(to see what SQLite can still read: sqlite3 FILE .recover). Do not start a new "
-            "journal for machines that are already migrating: the journal is what prevents a "
-            "second failover."
-        )
-
     def _translate(self, exc: sqlite3.Error) -> JournalError:
         text = str(exc)
         if isinstance(exc, sqlite3.OperationalError) and not any(
-            hint in text.lower() for hint in _CORRUPT_HINTS
+            hint in text.lower() for hint in CORRUPT_HINTS
         ):
             if self._path.is_dir():
                 why = "it is a directory: give the journal a file path"
@@ -430,7 +293,7 @@ class SqliteJournal(Journal):
                 f"the migration journal {self._path} cannot be used: {why}",
                 location=self.location,
             )
-        return JournalCorruptError(self._corrupt_message(text), location=self.location)
+        return JournalCorruptError(corrupt_message(self.location, text), location=self.location)
 
     def _os_error(self, exc: OSError, doing: str) -> JournalError:
         if isinstance(exc, (FileExistsError, NotADirectoryError)):

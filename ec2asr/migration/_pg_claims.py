@@ -32,7 +32,7 @@ from ec2asr.migration.records import ClaimView, MachineRecord
 
 if TYPE_CHECKING:
     from ec2asr.migration._journal_pg import PostgresJournal
-    from ec2asr.migration.journal import Eligible
+    from ec2asr.migration._journal_team import Eligible
 
 logger = logging.getLogger("ec2asr")
 

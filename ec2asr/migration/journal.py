@@ -28,18 +28,18 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ec2asr.errors import InvalidInputError, MigrationError
 from ec2asr.migration._journal_leases import LeasesAndEvents
 from ec2asr.migration._journal_sql import Tx, json_object, machine_from_row
 from ec2asr.migration._journal_steps import Steps
+from ec2asr.migration._journal_team import Team
 from ec2asr.migration.records import (
-    ClaimView,
     LeaseRecord,
     MachineRecord,
     StepRecord,
@@ -49,16 +49,10 @@ from ec2asr.migration.records import (
 )
 from ec2asr.migration.stages import MachineStatus, Stage
 
-if TYPE_CHECKING:
-    from ec2asr.migration._pg_budget import BudgetStore
-
 __all__ = ["Journal", "LeaseRecord", "MachineRecord", "StepRecord", "StepState"]
 
 SCHEMA_VERSION = "2"
 """The journal schema this ec2asr reads and writes (1: ec2asr before team mode, upgraded)."""
-
-Eligible = Callable[[MachineRecord, bool], bool]
-"""Decides whether a worker takes a machine: ``(record, changed_before_this_run)``."""
 
 
 def is_database_url(location: object) -> bool:
@@ -68,7 +62,7 @@ def is_database_url(location: object) -> bool:
     )
 
 
-class Journal(Steps, LeasesAndEvents):
+class Journal(Team, Steps, LeasesAndEvents):
     """The migration journal (SQLite by default; PostgreSQL for a team of workers).
 
     ``Journal(location)`` returns a :class:`~ec2asr.SqliteJournal` for a file path and a
@@ -205,94 +199,6 @@ class Journal(Steps, LeasesAndEvents):
         if self._read_only:
             raise MigrationError(f"the journal {self.location} was opened read-only")
 
-    # -- a team of workers (a SQLite journal has one: the process holding its lock) ---------
-
-    @property
-    def shared(self) -> bool:
-        """True when several worker processes may drive this journal at once (PostgreSQL)."""
-        return False
-
-    @property
-    def worker_id(self) -> str:
-        """How this process is named in claims and messages."""
-        return f"pid {os.getpid()}"
-
-    def register_worker(self) -> None:
-        """Announce this worker (PostgreSQL) so others share the wave with it."""
-
-    def unregister_worker(self) -> None:
-        """Withdraw this worker and release its claims (idempotent)."""
-        self.release_claims()
-
-    def live_workers(self) -> int:
-        """How many workers share this journal now (1 for SQLite)."""
-        return 1
-
-    def claim(
-        self,
-        instance_ids: Collection[str],
-        *,
-        eligible: Eligible | None = None,
-        limit: int | None = None,
-        all_or_nothing: bool = False,
-        on_takeover: Callable[[str, str], None] | None = None,
-    ) -> list[MachineRecord]:
-        """Claim machines for this worker; return the records of those it now holds.
-
-        A SQLite journal's lock already gives this process every machine, so every known
-        machine of ``instance_ids`` that is ``eligible`` is returned. A PostgreSQL journal takes
-        only machines no live worker holds (``FOR UPDATE SKIP LOCKED``), with a lease that
-        expires on the server's clock unless renewed.
-
-        Args:
-            instance_ids: The machines wanted (unknown ones are ignored).
-            eligible: Which machines to take: ``(record, changed_before_this_run)``.
-            limit: Take at most this many (machines already held count).
-            all_or_nothing: Take every eligible machine or none (a recovery plan).
-            on_takeover: Called ``(instance_id, previous_worker)`` for each machine taken over
-                from a worker whose claim expired (never for SQLite).
-
-        Raises:
-            JournalUnavailableError: The database cannot be reached.
-        """
-        wanted = set(instance_ids)
-        records = [r for r in self.machines() if r.instance_id in wanted]
-        if eligible is not None:
-            records = [r for r in records if eligible(r, True)]
-        return records if limit is None else records[:limit]
-
-    def survey(self, instance_ids: Collection[str]) -> list[ClaimView]:
-        """The known machines of ``instance_ids`` (in the journal's order) as a worker deciding
-        what to claim sees them: record, changed before this run, held by another live worker.
-        """
-        wanted = set(instance_ids)
-        return [ClaimView(r) for r in self.machines() if r.instance_id in wanted]
-
-    def renew_claims(self) -> frozenset[str]:
-        """Extend this worker's leases; return the machines it lost to another worker."""
-        return frozenset()
-
-    def release_claims(self, instance_ids: Collection[str] | None = None) -> None:
-        """Give machines back (all of this worker's when None)."""
-
-    def holders(self, instance_ids: Collection[str] | None = None) -> dict[str, str]:
-        """Machines held by *other* live workers: instance id -> worker (none for SQLite)."""
-        return {}
-
-    def fleet_lock(
-        self, *, sleep: Callable[[float], None] | None = None
-    ) -> AbstractContextManager[None]:
-        """Serialise fleet-wide preparation (policy, mapping) across workers.
-
-        A SQLite journal's process is alone; a PostgreSQL journal takes an advisory lock,
-        polling with ``sleep`` while another worker holds it.
-        """
-        return nullcontext()
-
-    def budget_store(self) -> BudgetStore | None:
-        """Where the ARM token buckets live when workers share one budget (PostgreSQL)."""
-        return None
-
     # -- meta -------------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
@@ -420,11 +326,3 @@ class Journal(Steps, LeasesAndEvents):
                 row["instance_id"],
             ),
         )
-
-    # -- helpers for the backends -------------------------------------------------------------
-
-    @staticmethod
-    def _chunks(ids: Collection[str], size: int = 500) -> Iterator[list[str]]:
-        items = list(ids)
-        for start in range(0, len(items), size):
-            yield items[start : start + size]

@@ -24,7 +24,7 @@ from ec2asr.errors import (
     JournalSchemaError,
     JournalUnavailableError,
 )
-from ec2asr.migration._journal_sqlite import _TABLES
+from ec2asr.migration._sqlite_schema import TABLES as _TABLES
 from ec2asr.migration.stages import Stage
 
 
