@@ -365,12 +365,13 @@ class PostgresJournal(Journal):
     def _fence(self, tx: Tx, subject: str) -> None:
         _pg_claims.fence(self, tx, subject)
 
-    def fleet_lock(
-        self, *, sleep: Callable[[float], None] | None = None
+    def exclusive(
+        self, name: str, *, sleep: Callable[[float], None] | None = None, poll: float = 1.0
     ) -> AbstractContextManager[None]:
-        """An advisory lock around fleet preparation: one worker prepares, the others wait
-        (polling every second through ``sleep``) and then find everything in place."""
-        return _pg_claims.fleet_lock(self, sleep, 1.0)
+        """One worker at a time in the block named ``name``: a session advisory lock keyed by
+        the schema and the name (released with the block, or when the worker's connection
+        ends); the others poll it every ``poll`` seconds through ``sleep``."""
+        return _pg_claims.exclusive(self, name, sleep, poll)
 
     def budget_store(self) -> PostgresBudget:
         """The ARM token buckets in this database, shared by every worker (its own

@@ -104,15 +104,21 @@ class Team:
         """Machines held by *other* live workers: instance id -> worker (none for SQLite)."""
         return {}
 
+    def exclusive(
+        self, name: str, *, sleep: Callable[[float], None] | None = None, poll: float = 1.0
+    ) -> AbstractContextManager[None]:
+        """One worker at a time in the block named ``name`` (fleet preparation, changes to the
+        leased security-group rules). A SQLite journal's process is alone; a PostgreSQL journal
+        takes an advisory lock, polling with ``sleep`` every ``poll`` seconds while another
+        worker holds it."""
+        return nullcontext()
+
     def fleet_lock(
         self, *, sleep: Callable[[float], None] | None = None
     ) -> AbstractContextManager[None]:
-        """Serialise fleet-wide preparation (policy, mapping) across workers.
-
-        A SQLite journal's process is alone; a PostgreSQL journal takes an advisory lock,
-        polling with ``sleep`` while another worker holds it.
-        """
-        return nullcontext()
+        """Serialise fleet-wide preparation (policy, mapping) across workers:
+        ``exclusive("fleet")``."""
+        return self.exclusive("fleet", sleep=sleep)
 
     def budget_store(self) -> BudgetStore | None:
         """Where the ARM token buckets live when workers share one budget (PostgreSQL)."""

@@ -23,7 +23,6 @@ import socket
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ec2asr.errors import ClaimLostError, MachineClaimedError
@@ -247,25 +246,17 @@ def fence(journal: PostgresJournal, tx: Tx, subject: str) -> None:
 
 
 @contextmanager
-def fleet_lock(
-    journal: PostgresJournal, sleep: Callable[[float], None] | None, poll: float
+def exclusive(
+    journal: PostgresJournal, name: str, sleep: Callable[[float], None] | None, poll: float
 ) -> Iterator[None]:
+    """:meth:`PostgresJournal.exclusive <ec2asr.PostgresJournal.exclusive>`."""
     wait = sleep or time.sleep
-    key = ("SELECT pg_try_advisory_lock(hashtext('ec2asr-fleet'), hashtext(?)) AS got",)
-    while not journal._query(key[0], (journal.schema,))[0]["got"]:
+    key = (journal.schema, name)
+    take = "SELECT pg_try_advisory_lock(hashtext(?), hashtext(?)) AS got"
+    while not journal._query(take, key)[0]["got"]:
         wait(poll)
     try:
         yield
     finally:
         if journal.is_open:
-            journal._query(
-                "SELECT pg_advisory_unlock(hashtext('ec2asr-fleet'), hashtext(?)) AS done",
-                (journal.schema,),
-            )
-
-
-def server_time(journal: PostgresJournal) -> datetime:
-    """The database server's clock."""
-    value = journal._query("SELECT now() AS now")[0]["now"]
-    assert isinstance(value, datetime)
-    return value
+            journal._query("SELECT pg_advisory_unlock(hashtext(?), hashtext(?)) AS done", key)

@@ -220,3 +220,23 @@ def test_fleet_preparation_is_one_worker_at_a_time(two) -> None:
     assert waits == [1.0, 1.0, 1.0]
     with b.fleet_lock(sleep=lambda s: pytest.fail("the lock was free")):
         pass
+
+
+def test_leased_rule_changes_are_one_worker_at_a_time(two, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ec2asr.aws.leases import SecurityGroupLeases
+    from ec2asr.migration import _pg_claims
+
+    a, b = two
+    held = a.exclusive("security-group-leases")
+    held.__enter__()
+    polls: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the other worker finishes its change meanwhile
+        polls.append(seconds)
+        if len(polls) == 2:
+            held.__exit__(None, None, None)
+
+    monkeypatch.setattr(_pg_claims.time, "sleep", sleep)
+    leases = SecurityGroupLeases(ec2_client=None, journal=b, namespace="team")
+    assert leases.revoke_all() == ()  # waited for the lock, then found nothing to revoke
+    assert polls == [0.2, 0.2]
