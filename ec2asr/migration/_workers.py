@@ -170,12 +170,13 @@ class Crew:
             if timeout is not None and waited >= timeout:
                 self.done = True
                 return
-            holders = sorted({v.holder for v in views if v.holder})
-            self.rt.events.emit(
-                EventKind.INFO,
-                f"the recovery plan's machines are held by {', '.join(holders) or 'a worker'}; "
-                "waiting to take over if it stops",
-            )
+            if waited == 0.0:
+                holders = sorted({v.holder for v in views if v.holder})
+                self.rt.events.emit(
+                    EventKind.INFO,
+                    f"the recovery plan's machines are held by "
+                    f"{', '.join(holders) or 'another worker'}; waiting to take over if it stops",
+                )
             waited += self.rt.tracker.wait()
 
     def cycle(self, lives: list[Live]) -> None:

@@ -57,3 +57,41 @@ def test_rollback_and_abort_wait_for_the_live_worker(sandbox: Sandbox, pg_schema
     assert claims == [(None,), (None,)]
     with PostgresJournal(pg_journal(pg_schema).dsn, schema=pg_schema, read_only=True) as reader:
         assert {r.stage for r in reader.machines()} == {Stage.DISCOVERED}
+
+
+def test_a_recovery_plan_is_driven_by_one_worker_the_others_wait(
+    sandbox: Sandbox, pg_schema: str
+) -> None:
+    from ec2asr import RecoveryPlanSpec
+
+    fleet = sandbox.seed_fleet(n=3, profiles=["win2016"])
+    ids = list(fleet.instance_ids)
+    spec = RecoveryPlanSpec(name="team-plan")
+    with make_migration(sandbox, pg_journal(pg_schema)) as first:
+        plan = first.plan(first.ec2.discover(instance_ids=ids), recovery_plan=spec)
+        first.run(plan, until=Stage.TEST_CLEANED_UP)  # ready for the cutover
+    holder = pg_journal(pg_schema, worker_id="plan-holder", claim_ttl=300)
+    holder.open()
+    holder.register_worker()
+    assert len(holder.claim(ids[:1])) == 1  # a worker holds one member of the plan
+    writes = len(sandbox.emulator.writes)
+    waiter = make_migration(sandbox, pg_journal(pg_schema, worker_id="waiter"))
+    try:
+        report = waiter.run(plan, confirm_cutover=True, recovery_plan=spec, timeout=600)
+        # It waited (a member is held): nothing of the plan was split off or written.
+        assert len(sandbox.emulator.writes) == writes
+        assert {m.stage for m in report} == {Stage.TEST_CLEANED_UP}
+        events = [e["message"] for e in waiter.journal.events()]
+        assert any("held by plan-holder" in m for m in events)
+    finally:
+        holder.close()
+    report = waiter.run(plan, confirm_cutover=True, recovery_plan=spec)
+    waiter.close()
+    assert {m.stage for m in report} == {Stage.COMPLETED}
+    plan_ops = [
+        w.path.split("?")[0].rsplit("/", 1)[-1]
+        for w in sandbox.emulator.writes
+        if "replicationRecoveryPlans" in w.path
+    ]
+    assert plan_ops.count("unplannedFailover") == 1
+    assert plan_ops.count("failoverCommit") == 1
