@@ -95,3 +95,34 @@ def test_a_recovery_plan_is_driven_by_one_worker_the_others_wait(
     ]
     assert plan_ops.count("unplannedFailover") == 1
     assert plan_ops.count("failoverCommit") == 1
+
+
+def test_a_clock_skewed_worker_waits_and_writes_nothing(sandbox: Sandbox, pg_schema: str) -> None:
+    from datetime import timedelta
+
+    fleet = sandbox.seed_fleet(n=2, profiles=["win2016"])
+    ids = list(fleet.instance_ids)
+    with make_migration(sandbox, pg_journal(pg_schema)) as first:
+        plan = first.plan(first.ec2.discover(instance_ids=ids))
+        first.run(plan, until=Stage.PROTECTED)
+    holder = pg_journal(pg_schema, worker_id="on-time", claim_ttl=300)
+    holder.open()
+    holder.register_worker()
+    assert len(holder.claim(ids)) == 2
+    before = {r.instance_id: (r.stage, r.updated_at) for r in holder.machines()}
+    writes = len(sandbox.emulator.writes)
+
+    def ahead():  # type: ignore[no-untyped-def]
+        return sandbox.now() + timedelta(hours=3)
+
+    skewed = make_migration(sandbox, pg_journal(pg_schema, clock=ahead), now=ahead)
+    try:
+        report = skewed.run(plan, confirm_cutover=True, timeout=600)
+        skewed.close()
+        assert len(sandbox.emulator.writes) == writes
+        assert {m.stage for m in report} == {Stage.PROTECTED}
+        after = {r.instance_id: (r.stage, r.updated_at) for r in holder.machines()}
+        assert after == before
+        assert holder.renew_claims() == frozenset()  # still the on-time worker's
+    finally:
+        holder.close()
