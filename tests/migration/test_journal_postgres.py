@@ -391,3 +391,16 @@ def test_ec2asr_and_its_sqlite_journal_need_no_psycopg(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "SqliteJournal"
+
+
+def test_an_older_version_this_ec2asr_cannot_upgrade_is_refused(pg_schema: str) -> None:
+    with pg_journal(pg_schema) as j:
+        j.update_machine("i-1")
+        execute(j, "UPDATE meta SET value = '1' WHERE key = 'schema'")
+    with pytest.raises(
+        JournalSchemaError, match=r"schema 1, .* cannot read or upgrade it"
+    ) as caught:
+        pg_journal(pg_schema).open()
+    assert caught.value.found == "1"
+    with pytest.raises(JournalSchemaError):
+        pg_journal(pg_schema, read_only=True).open()
