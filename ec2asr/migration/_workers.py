@@ -22,7 +22,7 @@ A worker stays until no machine of the plan needs work, so it can take over from
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,8 +34,10 @@ from ec2asr.migration.journal import Journal
 from ec2asr.migration.plan import MigrationPlan
 from ec2asr.migration.records import MachineRecord
 from ec2asr.migration.stages import MachineStatus, Stage
+from ec2asr.mobility.base import InstallContext, InstallResult, MobilityInstaller
+from ec2asr.models import SourceMachine
 
-__all__ = ["Crew", "holding", "refuse_if_held"]
+__all__ = ["Crew", "OneInstallerAtATime", "holding", "refuse_if_held", "team_installer"]
 
 
 def needs_work(record: MachineRecord, changed_before_run: bool, until: Stage) -> bool:
@@ -294,3 +296,49 @@ def refuse_if_held(journal: Journal, held: Mapping[str, str], what: str) -> None
         holders=held,
         location=journal.location,
     )
+
+
+class OneInstallerAtATime:
+    """Team mode: one worker at a time hands its machines to the Mobility installer.
+
+    The workers of a migration share its name, so they share what the installer names after it:
+    the Parameter Store entry holding the agent configuration (written before the install and
+    deleted right after), a bundle's folder. Two workers installing at once would delete the
+    configuration under each other's agents. Installing in turn keeps the secret's lifetime to
+    one install at a time.
+
+    Args:
+        installer: The migration's installer.
+        journal: The shared journal (its advisory lock ``mobility-install``).
+        sleep: How to wait while another worker installs.
+        poll: Seconds between looks at the lock.
+    """
+
+    def __init__(
+        self,
+        installer: MobilityInstaller,
+        journal: Journal,
+        *,
+        sleep: Callable[[float], None],
+        poll: float,
+    ) -> None:
+        self.installer = installer
+        self.journal = journal
+        self._sleep = sleep
+        self._poll = poll
+
+    def install(
+        self, machines: Sequence[SourceMachine], context: InstallContext
+    ) -> Sequence[InstallResult]:
+        """The wrapped installer's ``install``, once no other worker is installing."""
+        with self.journal.exclusive("mobility-install", sleep=self._sleep, poll=self._poll):
+            return self.installer.install(machines, context)
+
+
+def team_installer(
+    installer: MobilityInstaller, journal: Journal, *, sleep: Callable[[float], None], poll: float
+) -> MobilityInstaller:
+    """The installer a run uses: taking turns with the other workers of a shared journal."""
+    if not journal.shared:
+        return installer
+    return OneInstallerAtATime(installer, journal, sleep=sleep, poll=max(poll, 0.05))

@@ -31,7 +31,7 @@ from ec2asr.migration._observe import observe
 from ec2asr.migration._planning import appliance_summary, build_plan
 from ec2asr.migration._runtime import FleetContext, Live, RunOptions, Runtime
 from ec2asr.migration._steps import act
-from ec2asr.migration._workers import Crew
+from ec2asr.migration._workers import Crew, team_installer
 from ec2asr.migration.journal import Journal
 from ec2asr.migration.plan import (
     MachinePlan,
@@ -366,7 +366,9 @@ class Migration(StepMethods):
             asr=self.asr,
             tracker=tracker,
             events=events,
-            installer=self.installer,
+            installer=team_installer(
+                self.installer, self.journal, sleep=self._sleep, poll=self.poll_interval
+            ),
             control=InstanceControl(self.ec2.ec2_client),
             leases=self.leases,
             manage_security_groups=self.manage_security_groups,
