@@ -240,3 +240,31 @@ def test_leased_rule_changes_are_one_worker_at_a_time(two, monkeypatch: pytest.M
     leases = SecurityGroupLeases(ec2_client=None, journal=b, namespace="team")
     assert leases.revoke_all() == ()  # waited for the lock, then found nothing to revoke
     assert polls == [0.2, 0.2]
+
+
+def test_workers_install_agents_in_turn(two, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ec2asr import SqliteJournal
+    from ec2asr.migration._workers import OneInstallerAtATime, team_installer
+
+    a, b = two
+    calls: list[str] = []
+
+    class Installer:
+        def install(self, machines, context):  # type: ignore[no-untyped-def]
+            calls.append("installed")
+            return []
+
+    installer = Installer()
+    with SqliteJournal(tmp_path / "m.sqlite") as alone:  # one process: nothing to take turns
+        assert team_installer(installer, alone, sleep=lambda s: None, poll=30) is installer
+    held = a.exclusive("mobility-install")
+    held.__enter__()
+
+    def sleep(seconds: float) -> None:  # the other worker's install ends meanwhile
+        calls.append(f"waited {seconds:g}")
+        held.__exit__(None, None, None)
+
+    turn = team_installer(installer, b, sleep=sleep, poll=30)
+    assert isinstance(turn, OneInstallerAtATime)
+    assert turn.install([], None) == []  # type: ignore[arg-type]
+    assert calls == ["waited 30", "installed"]
