@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from ec2asr.errors import InvalidInputError
+
 __all__ = ["Secret"]
 
 
@@ -19,14 +21,20 @@ class Secret:
         label: A harmless name shown in reprs (``"agent configuration"``).
 
     Raises:
-        TypeError: When ``value`` is not a string.
+        InvalidInputError: When ``value`` is not a string (the message names its type only,
+            never the value) or ``label`` is not a string.
     """
 
     __slots__ = ("_label", "_value")
 
     def __init__(self, value: str, *, label: str = "secret") -> None:
         if not isinstance(value, str):
-            raise TypeError("Secret value must be a str")
+            # The type only: a wrongly typed secret (bytes, a number) is still a secret.
+            raise InvalidInputError(
+                f"Secret value must be a str, not {type(value).__name__} (the value is not shown)"
+            )
+        if not isinstance(label, str):
+            raise InvalidInputError(f"Secret label must be a str, not {type(label).__name__}")
         self._value = value
         self._label = label
 

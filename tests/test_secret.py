@@ -7,6 +7,7 @@ import pickle
 import pytest
 
 from ec2asr._secret import Secret
+from ec2asr.errors import InvalidInputError
 
 
 def test_secret_never_shows_its_value(caplog: pytest.LogCaptureFixture) -> None:
@@ -36,5 +37,10 @@ def test_secret_equality_and_truthiness() -> None:
     assert len({Secret("a"), Secret("a")}) == 1
     assert not Secret("")
     assert Secret("a")
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidInputError, match="not int ") as info:
         Secret(123)  # type: ignore[arg-type]
+    assert "123" not in str(info.value)
+    with pytest.raises(InvalidInputError, match="bytes"):
+        Secret(b"hunter2")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="label"):
+        Secret("x", label=5)  # type: ignore[arg-type]
