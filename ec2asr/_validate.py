@@ -232,17 +232,18 @@ def check_arm_id(name: str, value: object, kind: str) -> str:
     """An ARM id of ``kind`` (``"resource group"``, ``"virtual network"``,
     ``"storage account"``): its subscription is a GUID and every name follows ARM's rules."""
     if not isinstance(value, str):
-        raise InvalidInputError(f"{name} must be the ARM id of a {kind}, not {shown(value)}")
+        raise InvalidInputError(
+            f"{name} must be an ARM {kind.replace(' ', '-')} id, not {shown(value)}"
+        )
     namespace, collection, rule = _KINDS[kind]
     parts = value.split("/")
     if kind == "resource group":
-        expected = f"/subscriptions/<GUID>/resourceGroups/<name>, not {shown(value)}"
+        expected = "/subscriptions/<GUID>/resourceGroups/<name>"
         ok = len(parts) == 5 and parts[0] == ""
         ok = ok and parts[1].lower() == "subscriptions" and parts[3].lower() == "resourcegroups"
     else:
         expected = (
-            f"/subscriptions/<GUID>/resourceGroups/<name>/providers/{namespace}/{collection}"
-            f"/<name>, not {shown(value)}"
+            f"/subscriptions/<GUID>/resourceGroups/<name>/providers/{namespace}/{collection}/<name>"
         )
         ok = len(parts) == 9 and parts[0] == ""
         ok = ok and [p.lower() for p in (parts[1], parts[3], parts[5], parts[6], parts[7])] == [
@@ -253,7 +254,9 @@ def check_arm_id(name: str, value: object, kind: str) -> str:
             collection.lower(),
         ]
     if not ok:
-        raise InvalidInputError(f"{name} must be the ARM id of a {kind}: {expected}")
+        raise InvalidInputError(
+            f"{name} must be an ARM {kind.replace(' ', '-')} id ({expected}), not {shown(value)}"
+        )
     if not _GUID.match(parts[2]):
         raise InvalidInputError(
             f"{name}: the subscription in {shown(value)} is not a GUID ({parts[2]!r})"
@@ -317,7 +320,9 @@ def check_tags(name: str, value: object, *, reserved: Iterable[str] = ()) -> Map
     """Azure tags: a mapping of at most 50 pairs (minus ``reserved`` names ec2asr adds), names
     1-512 characters without ``< > % & \\ ? /``, values strings of at most 256 characters."""
     if not isinstance(value, Mapping):
-        raise InvalidInputError(f"{name} must be a mapping of tag names to values, not {shown(value)}")
+        raise InvalidInputError(
+            f"{name} must be a mapping of tag names to values, not {shown(value)}"
+        )
     extra = [r for r in reserved if r not in value]
     limit = MAX_TAGS - len(extra)
     if len(value) > limit:

@@ -64,15 +64,24 @@ def vm_size_problem(size: str) -> str | None:
     )
 
 
-def _mapping(name: str) -> Any:
-    def convert(value: Any) -> Mapping[str, Any]:
-        if value is None:
-            return FrozenMap()
-        if not isinstance(value, Mapping):
-            raise InvalidInputError(f"{name} must be a mapping (a dict), not {v.shown(value)}")
-        return FrozenMap(value)
+def _mapping(name: str, value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return FrozenMap()
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"{name} must be a mapping (a dict), not {v.shown(value)}")
+    return FrozenMap(value)
 
-    return convert
+
+def _vm_sizes(value: Any) -> Mapping[str, Any]:
+    return _mapping("vm_sizes", value)
+
+
+def _vm_names(value: Any) -> Mapping[str, Any]:
+    return _mapping("vm_names", value)
+
+
+def _tags(value: Any) -> Mapping[str, Any]:
+    return _mapping("tags", value)
 
 
 @attrs.frozen
@@ -102,21 +111,21 @@ class ReplicationPolicy:
             r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}", self.name
         ):
             raise InvalidInputError(
-                "name must be a policy name (1-80 letters, digits, '_', '.' or '-', starting "
-                f"with a letter or digit), not {v.shown(self.name)}"
+                f"invalid replication policy name {v.shown(self.name)} (1-80 letters, "
+                "digits, '_', '.' or '-', starting with a letter or digit)"
             )
-        v.check_int(
-            "recovery_point_history_minutes",
-            self.recovery_point_history_minutes,
-            minimum=0,
-            maximum=21600,
-        )
-        v.check_int(
-            "app_consistent_frequency_minutes",
-            self.app_consistent_frequency_minutes,
-            minimum=0,
-            maximum=720,
-        )
+        v.check_int("recovery_point_history_minutes", self.recovery_point_history_minutes)
+        if not 0 <= self.recovery_point_history_minutes <= 21600:
+            raise InvalidInputError(
+                "recovery_point_history_minutes must be within 0..21600 (15 days), "
+                f"not {self.recovery_point_history_minutes}"
+            )
+        v.check_int("app_consistent_frequency_minutes", self.app_consistent_frequency_minutes)
+        if not 0 <= self.app_consistent_frequency_minutes <= 720:
+            raise InvalidInputError(
+                "app_consistent_frequency_minutes must be within 0..720 (12 hours), "
+                f"not {self.app_consistent_frequency_minutes}"
+            )
         v.check_int("crash_consistent_frequency_minutes", self.crash_consistent_frequency_minutes)
         v.check_bool("multi_vm_sync", self.multi_vm_sync)
         if (
@@ -201,16 +210,12 @@ class TargetSettings:
     log_storage_account_id: str
     test_network_id: str | None = None
     test_subnet_name: str | None = None
-    vm_sizes: Mapping[str, str] = attrs.field(
-        factory=dict, converter=_mapping("vm_sizes"), hash=False
-    )
-    vm_names: Mapping[str, str] = attrs.field(
-        factory=dict, converter=_mapping("vm_names"), hash=False
-    )
+    vm_sizes: Mapping[str, str] = attrs.field(factory=dict, converter=_vm_sizes, hash=False)
+    vm_names: Mapping[str, str] = attrs.field(factory=dict, converter=_vm_names, hash=False)
     disk_type: str | None = None
     azure_hybrid_benefit: bool = False
     linux_license_type: str = "NoLicenseType"
-    tags: Mapping[str, str] = attrs.field(factory=dict, converter=_mapping("tags"), hash=False)
+    tags: Mapping[str, str] = attrs.field(factory=dict, converter=_tags, hash=False)
     availability_zone: str | None = None
 
     def __attrs_post_init__(self) -> None:

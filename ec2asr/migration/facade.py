@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from ec2asr._validate import shown
 from ec2asr.aws.discovery import Ec2Discovery
 from ec2asr.aws.instances import InstanceControl
 from ec2asr.aws.leases import SecurityGroupLeases
@@ -24,7 +25,7 @@ from ec2asr.errors import (
     InvalidInputError,
 )
 from ec2asr.events import EventDispatcher, EventKind, MigrationEvent
-from ec2asr.migration import _reconcile, _recovery_plan
+from ec2asr.migration import _checks, _reconcile, _recovery_plan
 from ec2asr.migration._facade_steps import StepMethods, _check_confirmation
 from ec2asr.migration._observe import observe
 from ec2asr.migration._planning import appliance_summary, build_plan
@@ -107,15 +108,25 @@ class Migration(StepMethods):
         )
         for label, value, kind in checks:
             if not isinstance(value, kind):
-                raise InvalidInputError(
-                    f"{label} must be a {kind.__name__}, got {type(value).__name__}"
-                )
+                raise InvalidInputError(f"{label} must be a {kind.__name__}, not {shown(value)}")
         if not isinstance(installer, MobilityInstaller):
-            raise InvalidInputError("installer must have an install(machines, context) method")
-        if concurrency < 1:
-            raise InvalidInputError("concurrency must be at least 1")
-        if poll_interval < 0:
-            raise InvalidInputError("poll_interval must not be negative")
+            raise InvalidInputError(
+                "installer must have an install(machines, context) method (PushInstall, "
+                f"ManualInstall or your own), not {shown(installer)}"
+            )
+        _checks.check_init(
+            journal=journal,
+            appliance=appliance,
+            vault_location=vault_location,
+            manage_security_groups=manage_security_groups,
+            concurrency=concurrency,
+            poll_interval=poll_interval,
+            sleep=sleep,
+            now=now,
+            on_event=on_event,
+            progress=progress,
+            name=name,
+        )
         self.ec2 = ec2
         self.asr = asr
         self.installer = installer
@@ -169,13 +180,21 @@ class Migration(StepMethods):
     ) -> MigrationPlan:
         """Plan the migration of ``machines``: readiness, connectivity, targets, capacity.
 
-        Writes nothing anywhere (it reads EC2 and the vault).
+        Writes nothing anywhere (it reads EC2 and the vault). Everything that can be checked
+        without writing is checked here: the arguments, the machines' region, the installer's
+        own preflight (a missing agent configuration file), the targets (names, sizes, tags),
+        the recovery plan's groups.
 
         Raises:
-            InvalidInputError: Bad machines or options.
+            InvalidInputError: Bad machines or options: not SourceMachine objects, one listed
+                twice, a machine of another region than the EC2 client, an installer that
+                cannot run, a target or recovery plan that does not fit the machines.
             AzureError: The vault or appliance cannot be read.
             AwsError: EC2 cannot be read.
         """
+        machines = _checks.check_machines(self, machines)
+        _checks.check_plan_options(test_migration=test_migration, recovery_plan=recovery_plan)
+        _checks.preflight_installer(self.installer)
         return build_plan(
             self,
             machines,
@@ -221,8 +240,10 @@ class Migration(StepMethods):
         Raises:
             AzureConflictError: A same-named policy exists with other settings.
             AzureError: Azure refused or failed a request.
+            InvalidInputError: ``plan`` is not a MigrationPlan of this migration's region.
             JournalLockedError: Another process drives this journal.
         """
+        plan = _checks.check_plan(self, plan, method="prepare")
         self.journal.open()
         _summary, endpoint, fabric = appliance_summary(self.asr, self.appliance)
         self._fleet = self._prepare_fleet(endpoint, fabric)
@@ -291,17 +312,17 @@ class Migration(StepMethods):
             JournalLockedError: Another process drives this journal.
             AzureError: Fleet-wide preparation failed (per-machine failures are recorded instead).
         """
+        plan = _checks.check_plan(self, plan)
         _check_confirmation(confirm_cutover)
-        for label, value in (
-            ("discovery_timeout", discovery_timeout),
-            ("drain_timeout", drain_timeout),
-        ):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise InvalidInputError(
-                    f"{label} must be a positive number of seconds, not {value!r}"
-                )
-        if not isinstance(until, Stage):
-            raise InvalidInputError("until must be a Stage")
+        _checks.check_run(
+            until=until,
+            test_migration=test_migration,
+            recovery_plan=recovery_plan,
+            timeout=timeout,
+            discovery_timeout=discovery_timeout,
+            drain_timeout=drain_timeout,
+            only_from=only_from,
+        )
         if test_migration and until > Stage.PROTECTED and not self.target.test_network_id:
             raise InvalidInputError(
                 "a test migration needs TargetSettings.test_network_id; pass test_migration=False "
@@ -310,6 +331,7 @@ class Migration(StepMethods):
         members = [p for p in plan if p.migrates]
         if recovery_plan is not None:
             _recovery_plan.validate(recovery_plan, [p.instance_id for p in members])
+        _checks.preflight_installer(self.installer)
         fleet = self.prepare(plan)
         options = RunOptions(
             until=until,

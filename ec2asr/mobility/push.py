@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
+from ec2asr._validate import check_bool, shown
 from ec2asr.aws.leases import SecurityGroupLeases
 from ec2asr.aws.network import FlowPurpose, MachineConnectivity, MissingRule, NetworkInspector
 from ec2asr.errors import ConnectivityError, Ec2AsrError, InvalidInputError, MobilityError
@@ -40,7 +41,8 @@ def _accounts(run_as_account: str | Mapping[str, str]) -> dict[OsFamily, str]:
         return {OsFamily.WINDOWS: run_as_account, OsFamily.LINUX: run_as_account}
     if not isinstance(run_as_account, Mapping) or not run_as_account:
         raise InvalidInputError(
-            "run_as_account must be a credential name, or {'windows': ..., 'linux': ...}"
+            "run_as_account must be a credential name, or {'windows': ..., 'linux': ...}, "
+            f"not {shown(run_as_account)}"
         )
     accounts: dict[OsFamily, str] = {}
     for key, name in run_as_account.items():
@@ -64,7 +66,8 @@ class PushInstall:
             ``context.leases``); otherwise a closed path fails the machine.
 
     Raises:
-        InvalidInputError: ``run_as_account`` is empty or malformed.
+        InvalidInputError: ``run_as_account`` is empty or malformed, or
+            ``manage_security_groups`` is not a bool.
     """
 
     requires_inbound: bool = True
@@ -74,7 +77,7 @@ class PushInstall:
         self, run_as_account: str | Mapping[str, str], *, manage_security_groups: bool = False
     ) -> None:
         self._accounts = _accounts(run_as_account)
-        self._manage = manage_security_groups
+        self._manage = check_bool("manage_security_groups", manage_security_groups)
 
     def __repr__(self) -> str:
         names = {f.value: n for f, n in self._accounts.items()}
