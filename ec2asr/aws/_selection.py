@@ -118,9 +118,13 @@ def validate(
     ids = _strings("instance_ids", instance_ids)
     bad = [i for i in ids or () if not _INSTANCE_ID.match(i)]
     if bad:
-        raise InvalidInputError(f"not EC2 instance ids (expected i-<8 or 17 hex digits>): {bad}")
+        raise InvalidInputError(
+            f"not EC2 instance ids in instance_ids (expected i-<8 or 17 hex digits>): {bad}"
+        )
     if vpc_id is not None and (not isinstance(vpc_id, str) or not _VPC_ID.match(vpc_id)):
-        raise InvalidInputError(f"not a VPC id (expected vpc-<8 or 17 hex digits>): {vpc_id!r}")
+        raise InvalidInputError(
+            f"not a VPC id for vpc_id (expected vpc-<8 or 17 hex digits>): {shown(vpc_id)}"
+        )
     ips = _strings("private_ips", private_ips)
     for ip in ips or ():
         try:

@@ -129,8 +129,13 @@ class StepMethods:
         plan = check_plan(self, plan, method="rollback")
         if instance_ids is not None:
             instance_ids = string_ids("instance_ids", instance_ids, plan)
+            unknown = set(instance_ids) - {p.instance_id for p in plan}
+            if unknown:
+                raise InvalidStateError(f"not in the plan: {', '.join(sorted(unknown))}")
         self.journal.open()
         records = check_request(self.journal, plan, instance_ids)  # refuse before any write
+        if not records:
+            return self.status()  # nothing to roll back: nothing is prepared either
         fleet = self.prepare(plan)
         rt = self._runtime(RunOptions(until=Stage.COMPLETED), fleet, total=len(plan))
         rollback(rt, plan, records)

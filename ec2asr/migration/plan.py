@@ -51,7 +51,7 @@ class ApplianceSummary:
 def _groups(value: Sequence[Sequence[str]] | None) -> tuple[tuple[str, ...], ...] | None:
     if value is None:
         return None
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         raise InvalidInputError(
             f"groups must be a list of boot groups (lists of instance ids), not {shown(value)}"
         )

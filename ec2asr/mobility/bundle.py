@@ -65,7 +65,10 @@ class ScriptBundle:
                 f"config_filename must be a file name, not {shown(config_filename)}"
             )
         self._directory = Path(directory)
-        self._config = FileBesideScript(config_filename)
+        try:
+            self._config = FileBesideScript(config_filename)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"config_filename: {exc}") from None
 
     def __repr__(self) -> str:
         return f"ScriptBundle({str(self._directory)!r})"

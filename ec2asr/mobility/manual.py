@@ -162,7 +162,10 @@ class ManualInstall:
             )
         self._executor = executor
         self._config = _as_secret(agent_config)
-        self._installer = InstallerLocation.parse(installer_location)
+        try:
+            self._installer = InstallerLocation.parse(installer_location)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"installer_location: {exc}") from None
 
     def preflight(self) -> None:
         """Check, before the migration writes anything, that :meth:`install` can work: the agent
