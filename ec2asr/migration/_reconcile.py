@@ -59,6 +59,8 @@ def reconcile(rt: Runtime, lives: Sequence[Live]) -> None:
 
 def _settle_step(rt: Runtime, live: Live, step: StepRecord, jobs: list | None) -> None:  # type: ignore[type-arg]
     if step.step in ASR_STEPS:
+        if live.data.get("unconfirmed"):
+            rt.update(live, data={"unconfirmed": None})  # settled here, from ASR's jobs
         aliases = live.item.aliases if live.item is not None else frozenset({live.iid})
         job_name = step.job_name
         if job_name is None and jobs is not None and step.started_at is not None:

@@ -21,6 +21,7 @@ from ec2asr.aws.leases import SecurityGroupLeases
 from ec2asr.azure.jobs import JobTracker
 from ec2asr.azure.site_recovery import SiteRecoveryClient
 from ec2asr.errors import (
+    AsrJobError,
     Ec2AsrError,
     InvalidInputError,
 )
@@ -29,8 +30,9 @@ from ec2asr.migration import _checks, _reconcile, _recovery_plan
 from ec2asr.migration._facade_steps import StepMethods, _check_confirmation
 from ec2asr.migration._observe import observe
 from ec2asr.migration._planning import appliance_summary, build_plan
-from ec2asr.migration._runtime import FleetContext, Live, RunOptions, Runtime
+from ec2asr.migration._runtime import FleetContext, Live, RunOptions, Runtime, is_transient
 from ec2asr.migration._steps import act
+from ec2asr.migration._unconfirmed import TRANSIENT_JOB_ERRORS
 from ec2asr.migration.journal import Journal
 from ec2asr.migration.plan import (
     MigrationPlan,
@@ -44,6 +46,16 @@ from ec2asr.models import SourceMachine
 from ec2asr.settings import ReplicationPolicy, TargetSettings
 
 __all__ = ["Migration"]
+
+PREPARE_ATTEMPTS = 5
+"""Tries of the fleet-wide preparation (vault, policy, mapping) on transient failures."""
+
+
+def is_transient_anyhow(exc: Ec2AsrError) -> bool:
+    """A transient request failure, or a job that failed with ASR's transient internal error."""
+    return is_transient(exc) or (
+        isinstance(exc, AsrJobError) and exc.error_code in TRANSIENT_JOB_ERRORS
+    )
 
 
 def _utcnow() -> datetime:
@@ -224,6 +236,18 @@ class Migration(StepMethods):
     # -- running -----------------------------------------------------------------------------
 
     def _prepare_fleet(self, endpoint: ApplianceEndpoint, fabric: Any) -> FleetContext:
+        # Each step finds before it creates, so one that failed transiently (or whose answer
+        # was lost) is simply asked again: a second try finds what the first one made.
+        for attempt in range(1, PREPARE_ATTEMPTS + 1):
+            try:
+                return self._prepare_fleet_once(endpoint, fabric)
+            except Ec2AsrError as exc:
+                if attempt == PREPARE_ATTEMPTS or not is_transient_anyhow(exc):
+                    raise
+                self._sleep(min(60.0, 2.0**attempt))
+        raise AssertionError("unreachable")
+
+    def _prepare_fleet_once(self, endpoint: ApplianceEndpoint, fabric: Any) -> FleetContext:
         if self.vault_location:
             self.asr.ensure_vault(self.vault_location)
         container = self.asr.get_protection_container(fabric.name)
