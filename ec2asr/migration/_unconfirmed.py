@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ec2asr.azure._errors import answer_may_be_lost
 from ec2asr.azure.jobs import SCENARIOS
-from ec2asr.errors import AsrJobError, AzureError, Ec2AsrError
+from ec2asr.errors import Ec2AsrError
 
 if TYPE_CHECKING:
     from ec2asr.migration._runtime import Live, Runtime
@@ -35,9 +36,7 @@ last action" (as ASR reports it, e.g. Azure/azure-powershell#4143)."""
 def outcome_unknown(exc: Ec2AsrError) -> bool:
     """True when a write may have been accepted although ec2asr got no answer: the connection
     broke (no status), or ARM answered 5xx. A 4xx (including 429) is a clear refusal."""
-    if not isinstance(exc, AzureError) or isinstance(exc, AsrJobError):
-        return False
-    return exc.status_code is None or exc.status_code >= 500
+    return answer_may_be_lost(exc)
 
 
 def known_jobs(steps: Iterable[Any]) -> set[str]:

@@ -36,6 +36,9 @@ class Figures:
     def set(self, key: str, value: Any) -> None:
         self.counts[key] = value
 
+    def update(self, values: dict[str, Any]) -> None:
+        self.counts.update(values)
+
 
 @pytest.fixture
 def figures(request: pytest.FixtureRequest) -> Iterator[Figures]:

@@ -326,6 +326,7 @@ class AsrEmulator(ApplianceMixin):
         job_error: JobError | str | object | None = None,
         delay: float | None = None,
         reset: bool = False,
+        reset_after: bool = False,
     ) -> FaultRule:
         """Make matching requests misbehave.
 
@@ -338,6 +339,8 @@ class AsrEmulator(ApplianceMixin):
                 or an ASR error code), or never finishes (:data:`NEVER_FINISHES`).
             delay: Wait this many real seconds before answering (a slow response).
             reset: Reset the TCP connection instead of answering.
+            reset_after: Handle the request (a write is accepted, audited and its job runs),
+                then reset the connection: the answer is lost.
 
         Returns:
             The rule (its ``hits`` counts the requests it affected).
@@ -357,6 +360,7 @@ class AsrEmulator(ApplianceMixin):
             job_error=job_error,
             delay=delay,
             reset=reset,
+            reset_after=reset_after,
         )
         return self.faults.add(rule)
 

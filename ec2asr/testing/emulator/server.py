@@ -99,6 +99,7 @@ def _dispatch(emulator: AsrEmulator, request: Request, base_url: str) -> Respons
         if rule.status is not None:
             raise rule.error()
         job_error = rule.job_error
+        reset_after = rule.reset_after
     elif emulator.storm is not None:
         decision = emulator.storm.decide(
             request.method, request.path, write=route.write, creates_job=route.family == "asr"
