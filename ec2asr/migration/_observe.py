@@ -33,7 +33,7 @@ ITEM_STAGES = (
     Stage.COMMITTED,
 )
 
-_DONE_STAGE = {
+DONE_STAGE: dict[str, tuple[Stage, str]] = {
     "enable-replication": (Stage.REPLICATING, "replication enabled; initial replication runs"),
     "test-failover": (Stage.TEST_MIGRATED, "test migration succeeded"),
     "test-failover-cleanup": (Stage.TEST_CLEANED_UP, "test migration cleaned up"),
@@ -115,7 +115,7 @@ def finish_operation(rt: Runtime, live: Live, op: TrackedOperation) -> None:
     if op.step == "change-recovery-point":
         rt.update(live, status=MachineStatus.PENDING, data={"failover_point_checked": None})
         return
-    stage, message = _DONE_STAGE[op.step]
+    stage, message = DONE_STAGE[op.step]
     rt.reach(live, stage, message, **({"job_" + op.step.replace("-", "_"): op.job_name}))
 
 

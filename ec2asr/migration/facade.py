@@ -144,7 +144,8 @@ class Migration(StepMethods):
         self.installer = installer
         self.target = target
         self.policy = policy
-        self.journal = journal if isinstance(journal, Journal) else Journal(journal)
+        # The journal keeps time on the migration's clock (the one Azure's jobs are compared with).
+        self.journal = journal if isinstance(journal, Journal) else Journal(journal, clock=now)
         self.appliance = appliance
         self.vault_location = vault_location
         self.manage_security_groups = manage_security_groups
