@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from ec2asr.azure.jobs import SCENARIOS
 from ec2asr.errors import Ec2AsrError
 from ec2asr.events import EventKind
-from ec2asr.migration._runtime import Live, Runtime
 from ec2asr.migration._observe import DONE_STAGE
+from ec2asr.migration._runtime import Live, Runtime
 from ec2asr.migration.journal import StepRecord
 from ec2asr.migration.records import StepState
 from ec2asr.migration.stages import MachineStatus, Stage

@@ -48,7 +48,11 @@ def _accounts(run_as_account: str | Mapping[str, str]) -> dict[OsFamily, str]:
     for key, name in run_as_account.items():
         family = _FAMILIES.get(str(key).lower())
         if family is None:
-            raise InvalidInputError(f"run_as_account keys are 'windows' and 'linux', not {key!r}")
+            # The key is not shown: a password given by mistake must not reach a log.
+            raise InvalidInputError(
+                "run_as_account keys are 'windows' and 'linux'; another key was given (not "
+                "shown, in case it is a secret)"
+            )
         if not isinstance(name, str) or not name.strip():
             raise InvalidInputError(f"run_as_account[{key!r}] must name a credential")
         accounts[family] = name
