@@ -18,6 +18,7 @@ again; a call only changes what is still missing.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 
 from ec2asr._validate import check_bool, shown
@@ -48,11 +49,11 @@ def _accounts(run_as_account: str | Mapping[str, str]) -> dict[OsFamily, str]:
     for key, name in run_as_account.items():
         family = _FAMILIES.get(str(key).lower())
         if family is None:
-            # The key is not shown: a password given by mistake must not reach a log.
-            raise InvalidInputError(
-                "run_as_account keys are 'windows' and 'linux'; another key was given (not "
-                "shown, in case it is a secret)"
-            )
+            # A plain word (a typo, another OS) is shown; anything else could be a password
+            # given by mistake, and must not reach a log.
+            plain = isinstance(key, str) and re.fullmatch(r"[A-Za-z]{1,16}", key)
+            what = repr(key) if plain else "a key that is not shown (it could be a secret)"
+            raise InvalidInputError(f"run_as_account keys are 'windows' and 'linux', not {what}")
         if not isinstance(name, str) or not name.strip():
             raise InvalidInputError(f"run_as_account[{key!r}] must name a credential")
         accounts[family] = name
