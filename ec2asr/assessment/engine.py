@@ -55,7 +55,7 @@ def _machines(machines: Iterable[SourceMachine]) -> tuple[SourceMachine, ...]:
 def _ids(value: Iterable[str], name: str, known: set[str]) -> frozenset[str]:
     if isinstance(value, (str, bytes)):
         raise InvalidInputError(f"{name} takes an iterable of instance ids, not a single string")
-    if not isinstance(value, Iterable):
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
         raise InvalidInputError(f"{name} takes an iterable of instance ids, not {shown(value)}")
     items = list(value)
     bad = [shown(i) for i in items if not isinstance(i, str)]
