@@ -21,7 +21,6 @@ from ec2asr.aws.leases import SecurityGroupLeases
 from ec2asr.azure.jobs import JobTracker
 from ec2asr.azure.site_recovery import SiteRecoveryClient
 from ec2asr.errors import (
-    AsrJobError,
     Ec2AsrError,
     InvalidInputError,
 )
@@ -30,9 +29,9 @@ from ec2asr.migration import _checks, _reconcile, _recovery_plan
 from ec2asr.migration._facade_steps import StepMethods, _check_confirmation
 from ec2asr.migration._observe import observe
 from ec2asr.migration._planning import appliance_summary, build_plan
-from ec2asr.migration._runtime import FleetContext, Live, RunOptions, Runtime, is_transient
+from ec2asr.migration._preparation import prepare_fleet
+from ec2asr.migration._runtime import FleetContext, Live, RunOptions, Runtime
 from ec2asr.migration._steps import act
-from ec2asr.migration._unconfirmed import TRANSIENT_JOB_ERRORS
 from ec2asr.migration.journal import Journal
 from ec2asr.migration.plan import (
     MigrationPlan,
@@ -41,21 +40,11 @@ from ec2asr.migration.plan import (
 from ec2asr.migration.progress import ProgressBar
 from ec2asr.migration.report import MigrationReport
 from ec2asr.migration.stages import MachineStatus, Stage
-from ec2asr.mobility.base import ApplianceEndpoint, MobilityInstaller
+from ec2asr.mobility.base import MobilityInstaller
 from ec2asr.models import SourceMachine
 from ec2asr.settings import ReplicationPolicy, TargetSettings
 
 __all__ = ["Migration"]
-
-PREPARE_ATTEMPTS = 5
-"""Tries of the fleet-wide preparation (vault, policy, mapping) on transient failures."""
-
-
-def is_transient_anyhow(exc: Ec2AsrError) -> bool:
-    """A transient request failure, or a job that failed with ASR's transient internal error."""
-    return is_transient(exc) or (
-        isinstance(exc, AsrJobError) and exc.error_code in TRANSIENT_JOB_ERRORS
-    )
 
 
 def _utcnow() -> datetime:
@@ -236,29 +225,6 @@ class Migration(StepMethods):
 
     # -- running -----------------------------------------------------------------------------
 
-    def _prepare_fleet(self, endpoint: ApplianceEndpoint, fabric: Any) -> FleetContext:
-        # Each step finds before it creates, so one that failed transiently (or whose answer
-        # was lost) is simply asked again: a second try finds what the first one made.
-        for attempt in range(1, PREPARE_ATTEMPTS + 1):
-            try:
-                return self._prepare_fleet_once(endpoint, fabric)
-            except Ec2AsrError as exc:
-                if attempt == PREPARE_ATTEMPTS or not is_transient_anyhow(exc):
-                    raise
-                self._sleep(min(60.0, 2.0**attempt))
-        raise AssertionError("unreachable")
-
-    def _prepare_fleet_once(self, endpoint: ApplianceEndpoint, fabric: Any) -> FleetContext:
-        if self.vault_location:
-            self.asr.ensure_vault(self.vault_location)
-        container = self.asr.get_protection_container(fabric.name)
-        policy = self.asr.ensure_policy(self.policy)
-        self.asr.ensure_container_mapping(fabric.name, container, policy)
-        self.journal.set_meta("fabric", fabric.name)
-        self.journal.set_meta("container", container)
-        self.journal.set_meta("policy_id", policy.id)
-        return FleetContext(fabric=fabric, container=container, policy=policy, appliance=endpoint)
-
     def prepare(self, plan: MigrationPlan) -> FleetContext:
         """Vault, appliance, policy and container mapping; record the machines in the journal.
 
@@ -271,7 +237,15 @@ class Migration(StepMethods):
         plan = _checks.check_plan(self, plan, method="prepare")
         self.journal.open()
         _summary, endpoint, fabric = appliance_summary(self.asr, self.appliance)
-        self._fleet = self._prepare_fleet(endpoint, fabric)
+        self._fleet = prepare_fleet(
+            self.asr,
+            self.journal,
+            self.policy,
+            endpoint,
+            fabric,
+            vault_location=self.vault_location,
+            sleep=self._sleep,
+        )
         for machine_plan in plan:
             record = self.journal.machine(machine_plan.instance_id)
             data = {"target": machine_plan.target.to_dict()}
