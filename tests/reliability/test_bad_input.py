@@ -492,6 +492,11 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    yield from environment(tmp_path_factory.mktemp("bad-input"))
+
+
+def environment(folder: Path) -> Iterator[Env]:
+    """A sandbox with two machines, a migration on it and its plan (nothing written yet)."""
     with fast_sandbox() as sandbox:
         fleet = sandbox.seed_fleet(profiles=["win2016", "rhel8"])
         counter = WriteCounter()
@@ -499,7 +504,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         session.events.register("before-call.*.*", counter)
         discovery = ec2asr.Ec2Discovery(session)
         machines = discovery.discover(instance_ids=fleet.instance_ids)
-        journal = tmp_path_factory.mktemp("bad-input") / "journal.sqlite"
+        journal = folder / "journal.sqlite"
         migration = make_migration(sandbox, journal, manage_security_groups=True)
         migration.ec2 = discovery
         plan = migration.plan(machines)

@@ -105,7 +105,11 @@ def sandbox() -> Iterator[Sandbox]:
         yield started
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+SEEDS = [int(s) for s in os.environ.get("EC2ASR_KILL_SEEDS", "1,2,3").split(",")]
+"""CI kills at three seeds; ``EC2ASR_KILL_SEEDS=4,5,6,...`` explores more kill points."""
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_five_random_sigkills_then_every_machine_completes(
     tmp_path: Path, sandbox: Sandbox, seed: int, figures: Figures
 ) -> None:
