@@ -36,7 +36,8 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_AZURE_REGION = re.compile(r"^[a-z][a-z0-9]{2,39}$")
+_AZURE_REGION = re.compile(r"^[A-Za-z][A-Za-z0-9 ]{2,39}$")
+"""An Azure region's name (``westeurope``) or display name (``West Europe``)."""
 
 RUN_OPTIONS = frozenset(
     {

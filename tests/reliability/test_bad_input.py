@@ -600,7 +600,7 @@ RUN_CASES = [
     Case(
         "Migration",
         "vault_location",
-        bad(lambda x: x is None or _is_str(re.compile(r"[a-z][a-z0-9]{2,39}"))(x)),
+        bad(lambda x: x is None or _is_str(re.compile(r"[A-Za-z][A-Za-z0-9 ]{2,39}"))(x)),
     ),
     Case("Migration", "sleep", bad(callable)),
     Case("Migration", "on_event", bad(lambda x: x is None or callable(x))),
