@@ -344,7 +344,7 @@ def _recovery(top: Section) -> RecoveryPlanSpec | None:
     ):
         section.fail(section.key("groups"), "must be a list of boot groups (lists of instance ids)")
     name = section.text("name") or RecoveryPlanSpec().name
-    spec = RecoveryPlanSpec(name=name, groups=groups)
+    spec = wrap(section.source, "recovery_plan", lambda: RecoveryPlanSpec(name=name, groups=groups))
     members = [i for g in spec.groups or () for i in g]
     wrap(section.source, "recovery_plan", lambda: _recovery_plan.validate(spec, members))
     if members:

@@ -10,14 +10,18 @@ from collections.abc import Sequence
 from ec2asr.azure.items import ProtectedItem
 from ec2asr.azure.jobs import TrackedOperation
 from ec2asr.azure.models import DiscoveredMachine
-from ec2asr.errors import Ec2AsrError, MobilityError
+from ec2asr.errors import AsrJobError, Ec2AsrError, MobilityError
 from ec2asr.events import EventKind
 from ec2asr.migration._runtime import Live, Runtime
+from ec2asr.migration._unconfirmed import TRANSIENT_JOB_ERRORS
 from ec2asr.migration.stages import MachineStatus, Stage
 from ec2asr.models import SourceMachine
 
 MAX_FAILED_SWEEPS = 10
 """Consecutive failed observation sweeps after which a run gives up (resumable)."""
+
+MAX_JOB_RESTARTS = 3
+"""Restarts of a job that failed transiently, per machine and step, before the machine fails."""
 
 ITEM_STAGES = (
     Stage.REPLICATING,
@@ -29,7 +33,7 @@ ITEM_STAGES = (
     Stage.COMMITTED,
 )
 
-_DONE_STAGE = {
+DONE_STAGE: dict[str, tuple[Stage, str]] = {
     "enable-replication": (Stage.REPLICATING, "replication enabled; initial replication runs"),
     "test-failover": (Stage.TEST_MIGRATED, "test migration succeeded"),
     "test-failover-cleanup": (Stage.TEST_CLEANED_UP, "test migration cleaned up"),
@@ -94,7 +98,8 @@ def finish_operation(rt: Runtime, live: Live, op: TrackedOperation) -> None:
         )
     rt.update(live, data={"inflight": None, "attempts": {}})
     if error is not None:
-        rt.fail(live, error, step=op.step)
+        if not _restart_transient(rt, live, op, error):
+            rt.fail(live, error, step=op.step)
         return
     if op.step == "complete-migration":
         vm_id = live.item.azure_vm_id if live.item is not None else None
@@ -110,8 +115,31 @@ def finish_operation(rt: Runtime, live: Live, op: TrackedOperation) -> None:
     if op.step == "change-recovery-point":
         rt.update(live, status=MachineStatus.PENDING, data={"failover_point_checked": None})
         return
-    stage, message = _DONE_STAGE[op.step]
+    stage, message = DONE_STAGE[op.step]
     rt.reach(live, stage, message, **({"job_" + op.step.replace("-", "_"): op.job_name}))
+
+
+def _restart_transient(rt: Runtime, live: Live, op: TrackedOperation, error: AsrJobError) -> bool:
+    """Restart a job that failed with ASR's transient internal error (ASR recommends retrying
+    the last action), at most ``MAX_JOB_RESTARTS`` times per step; True when restarted."""
+    if error.error_code not in TRANSIENT_JOB_ERRORS or not op.job_name:
+        return False
+    restarts = dict(live.data.get("job_restarts") or {})
+    done = int(restarts.get(op.step, 0))
+    if done >= MAX_JOB_RESTARTS:
+        return False
+    restarts[op.step] = done + 1
+    rt.update(live, data={"job_restarts": restarts})
+    rt.events.emit(
+        EventKind.WARNING,
+        f"{op.step}: ASR job {op.job_name} failed with a transient error ({error.error_code}); "
+        f"restarting it (restart {done + 1} of at most {MAX_JOB_RESTARTS})",
+        instance_id=live.iid,
+        stage=live.stage.value,
+    )
+    job = op.job_name
+    rt.issue(live, op.step, lambda: rt.asr.begin_restart_job(job), detail={"restart_of": job})
+    return True
 
 
 def replication_progress(rt: Runtime, live: Live, item: ProtectedItem) -> None:

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import attrs
 
+from ec2asr._validate import shown, string_list
 from ec2asr.assessment import MachineReadiness, Verdict
+from ec2asr.errors import InvalidInputError
 from ec2asr.migration.targets import MachineTarget
 from ec2asr.models import SourceMachine
 
 __all__ = ["ApplianceSummary", "MachinePlan", "MigrationPlan", "RecoveryPlanSpec"]
+
+_PLAN_NAME = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
 
 
 @attrs.frozen
@@ -44,7 +49,13 @@ class ApplianceSummary:
 
 
 def _groups(value: Sequence[Sequence[str]] | None) -> tuple[tuple[str, ...], ...] | None:
-    return None if value is None else tuple(tuple(group) for group in value)
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidInputError(
+            f"groups must be a list of boot groups (lists of instance ids), not {shown(value)}"
+        )
+    return tuple(string_list("groups: a boot group", group, item="instance id") for group in value)
 
 
 @attrs.frozen
@@ -55,10 +66,20 @@ class RecoveryPlanSpec:
         name: The recovery plan's name (suffixed ``-2``, ``-3`` ... past 100 machines).
         groups: Boot groups of instance ids, started in order; None puts every machine of the
             run into one group.
+
+    Raises:
+        InvalidInputError: The name is not 1-60 letters, digits, ``-`` or ``_``, or ``groups``
+            is not a list of lists of instance ids.
     """
 
     name: str = "ec2asr-cutover"
     groups: tuple[tuple[str, ...], ...] | None = attrs.field(default=None, converter=_groups)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _PLAN_NAME.match(self.name):
+            raise InvalidInputError(
+                f"invalid recovery plan name {shown(self.name)} (1-60 letters, digits, '-' or '_')"
+            )
 
 
 @attrs.frozen
