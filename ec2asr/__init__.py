@@ -1,7 +1,11 @@
 """ec2asr: migrate Amazon EC2 instances to Azure VMs with Azure Site Recovery.
 
 The public surface is what ``__all__`` lists; everything else is an implementation detail.
+Logging goes to the ``ec2asr`` logger, which has a ``NullHandler``: nothing is printed unless
+the application configures logging.
 """
+
+import logging as _logging
 
 from ec2asr._secret import Secret
 from ec2asr._version import __version__
@@ -84,6 +88,8 @@ from ec2asr.models import (
     SsmStatus,
 )
 from ec2asr.settings import ReplicationPolicy, TargetSettings
+
+_logging.getLogger("ec2asr").addHandler(_logging.NullHandler())
 
 __all__ = [
     "ApplianceEndpoint",

@@ -16,12 +16,14 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from ec2asr import _config_schema
 from ec2asr._config_installer import InstallerConfig, parse_installer
 from ec2asr._config_reader import Section, config_path, wrap
 from ec2asr._frozen import frozen_map
@@ -36,6 +38,7 @@ __all__ = [
     "AzureConfig",
     "InstallerConfig",
     "MigrationConfig",
+    "SimulatedClockConfig",
     "load_config",
     "parse_config",
 ]
@@ -52,6 +55,8 @@ class AwsConfig:
     Attributes:
         region: The AWS region of the sources.
         profile: The AWS profile (None: the default credential chain).
+        endpoint_url: The endpoint every AWS client uses (None: AWS's own); a loopback
+            ``http://`` URL is the rehearsal sandbox.
         instance_ids: Exactly these instances.
         tags: Tag selector (``{"MigrationWave": "wave-1"}``; a list matches any value; null
             only requires the key).
@@ -61,6 +66,7 @@ class AwsConfig:
 
     region: str
     profile: str | None = None
+    endpoint_url: str | None = None
     instance_ids: tuple[str, ...] | None = None
     tags: Mapping[str, Any] | None = None
     vpc_id: str | None = None
@@ -78,6 +84,11 @@ class AwsConfig:
         if self.os_overrides:
             out["os_overrides"] = dict(self.os_overrides)
         return out
+
+    @property
+    def sandbox(self) -> bool:
+        """True when the endpoint is the rehearsal sandbox (plain http on loopback)."""
+        return self.endpoint_url is not None and _sandbox_url(self.endpoint_url)
 
 
 @attrs.frozen
@@ -101,6 +112,36 @@ class AzureConfig:
     appliance: str | None = None
     base_url: str | None = None
 
+    @property
+    def sandbox(self) -> bool:
+        """True when the endpoint is the rehearsal sandbox (plain http on loopback)."""
+        return self.base_url is not None and _sandbox_url(self.base_url)
+
+
+@attrs.frozen
+class SimulatedClockConfig:
+    """The ``simulated_clock`` section ``python -m ec2asr sandbox`` writes.
+
+    The sandbox's emulator runs a simulated clock, ``speed`` simulated seconds per real second
+    from ``start`` at the real time ``epoch``; a command reading this config keeps the same
+    time and scales its waits, so both sides agree on when things happened.
+
+    Attributes:
+        start: The simulated time at ``epoch``.
+        epoch: The real time (Unix seconds) the simulated clock started at.
+        speed: Simulated seconds per real second.
+    """
+
+    start: datetime
+    epoch: float
+    speed: float
+
+    def now(self, real: float) -> datetime:
+        """The simulated time at the real time ``real`` (Unix seconds)."""
+        from datetime import timedelta
+
+        return self.start + timedelta(seconds=(real - self.epoch) * self.speed)
+
 
 @attrs.frozen
 class MigrationConfig:
@@ -122,6 +163,7 @@ class MigrationConfig:
         test_migration: Rehearse with a test failover before cutover.
         recovery_plan: Cut over with an ASR recovery plan, or None (per machine).
         acknowledge_instance_store: Instances whose instance-store data may be left behind.
+        simulated_clock: The rehearsal sandbox's clock (only with a sandbox ``azure.base_url``).
     """
 
     source: str
@@ -139,28 +181,15 @@ class MigrationConfig:
     test_migration: bool = True
     recovery_plan: RecoveryPlanSpec | None = None
     acknowledge_instance_store: tuple[str, ...] = ()
+    simulated_clock: SimulatedClockConfig | None = None
 
 
-_TOP = (
-    "name",
-    "journal",
-    "aws",
-    "azure",
-    "target",
-    "policy",
-    "installer",
-    "manage_security_groups",
-    "concurrency",
-    "poll_interval",
-    "discovery_timeout",
-    "test_migration",
-    "recovery_plan",
-    "acknowledge_instance_store",
-)
-_AWS = ("region", "profile", "instance_ids", "tags", "vpc_id", "os_overrides")
-_AZURE = ("subscription_id", "resource_group", "vault", "vault_location", "appliance", "base_url")
-_TARGET = tuple(f.name for f in attrs.fields(TargetSettings))
-_POLICY = tuple(f.name for f in attrs.fields(ReplicationPolicy))
+# The keys come from the JSON Schema (ec2asr/config.schema.json), the one source of truth.
+_TOP = _config_schema.keys()
+_AWS = _config_schema.keys("aws")
+_AZURE = _config_schema.keys("azure")
+_TARGET = _config_schema.keys("target")
+_POLICY = _config_schema.keys("policy")
 
 
 def load_config(path: str | os.PathLike[str]) -> MigrationConfig:
@@ -184,17 +213,23 @@ def load_config(path: str | os.PathLike[str]) -> MigrationConfig:
     return parse_config(data, source=str(file), base_dir=file.resolve().parent)
 
 
-def parse_config(data: Any, *, source: str, base_dir: Path) -> MigrationConfig:
+def parse_config(data: Any, *, source: str, base_dir: Path, schema: bool = True) -> MigrationConfig:
     """Validate a parsed config (see the module docstring); no I/O.
+
+    The JSON Schema is checked first (keys, types, ranges), then what needs code (ARM ids,
+    selectors, boot groups, the paths).
 
     Args:
         data: The parsed JSON.
         source: How to name the config in messages (its path).
         base_dir: What relative paths are relative to.
+        schema: Check the JSON Schema first (tests turn it off to compare both checks).
 
     Raises:
         InvalidInputError: A key is missing, unknown or invalid (the message names it).
     """
+    if schema:
+        _config_schema.check(data, source=source)
     top = Section(source, "", data, _TOP)
     journal = config_path(base_dir, top.text("journal", required=True))
     assert journal is not None
@@ -231,6 +266,7 @@ def parse_config(data: Any, *, source: str, base_dir: Path) -> MigrationConfig:
         test_migration=test_migration,
         recovery_plan=_recovery(top),
         acknowledge_instance_store=acknowledged,
+        simulated_clock=_clock(top, azure),
     )
 
 
@@ -254,9 +290,18 @@ def _aws(section: Section) -> AwsConfig:
     )
     for key, selector in checks:
         wrap(section.source, section.key(key), partial(validate_selectors, *selector))
+    endpoint_url = _endpoint(section, "endpoint_url")
+    profile = section.text("profile")
+    if profile is not None and endpoint_url is not None and _sandbox_url(endpoint_url):
+        section.fail(
+            section.key("profile"),
+            "is not used with a loopback endpoint_url: the rehearsal sandbox is reached with "
+            "its own dummy credentials, never yours",
+        )
     return AwsConfig(
         region=region,
-        profile=section.text("profile"),
+        profile=profile,
+        endpoint_url=endpoint_url,
         instance_ids=instance_ids,
         tags=tags,
         vpc_id=vpc_id,
@@ -268,14 +313,7 @@ def _azure(section: Section) -> AzureConfig:
     subscription = section.text(
         "subscription_id", required=True, pattern=_GUID, what="a subscription id (a GUID)"
     )
-    base_url = section.text("base_url")
-    if base_url is not None and not (
-        base_url.startswith("https://") or (base_url.startswith("http://") and _loopback(base_url))
-    ):
-        section.fail(
-            section.key("base_url"),
-            "must be an https:// URL (plain http only on loopback, for the rehearsal sandbox)",
-        )
+    base_url = _endpoint(section, "base_url")
     return AzureConfig(
         subscription_id=subscription,
         resource_group=section.text("resource_group", required=True),
@@ -290,6 +328,44 @@ def _loopback(url: str) -> bool:
     from ec2asr.azure._pipeline import is_loopback_url
 
     return is_loopback_url(url)
+
+
+def _sandbox_url(url: str) -> bool:
+    return url.startswith("http://") and _loopback(url)
+
+
+def _endpoint(section: Section, key: str) -> str | None:
+    url: str | None = section.text(key)
+    if url is not None and not (url.startswith("https://") or _sandbox_url(url)):
+        section.fail(
+            section.key(key),
+            "must be an https:// URL (plain http only on loopback, for the rehearsal sandbox)",
+        )
+    return url
+
+
+def _clock(top: Section, azure: AzureConfig) -> SimulatedClockConfig | None:
+    if not top.has("simulated_clock"):
+        return None
+    if not azure.sandbox:
+        top.fail(
+            "simulated_clock",
+            "is for the rehearsal sandbox only (azure.base_url on loopback): against Azure, "
+            "time is real",
+        )
+    section = top.section("simulated_clock", _config_schema.keys("simulated_clock"))
+    text = section.text("start", required=True)
+    try:
+        start = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        section.fail(section.key("start"), f"{text!r} is not an ISO 8601 time")
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=timezone.utc)
+    return SimulatedClockConfig(
+        start=start,
+        epoch=float(section.number("epoch", 0.0)),
+        speed=float(section.number("speed", 1.0, exclusive=True)),
+    )
 
 
 def _target(section: Section) -> TargetSettings:

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from ec2asr import _config_schema
 from ec2asr._config_reader import Section, config_path, wrap
 from ec2asr._frozen import frozen_map
 from ec2asr._secret import Secret
@@ -108,27 +109,14 @@ class InstallerConfig:
         return ManualInstall(executor, config, installer_location=location)
 
 
-SSM_OPTIONS = (
-    "timeout",
-    "command_timeout",
-    "delivery_timeout",
-    "poll_interval",
-    "batch_size",
-    "parameter_prefix",
-    "kms_key_id",
-)
 INSTALLER_KEYS = {
-    "push": ("kind", "run_as_account", "manage_security_groups"),
-    "ssm": ("kind", "agent_config_file", "installer_location", "installer_files", *SSM_OPTIONS),
-    "bundle": (
-        "kind",
-        "directory",
-        "agent_config_file",
-        "installer_location",
-        "installer_files",
-        "config_filename",
-    ),
+    kind: _config_schema.keys("installer", kind=kind) for kind in ("push", "ssm", "bundle")
 }
+SSM_OPTIONS = tuple(
+    k
+    for k in INSTALLER_KEYS["ssm"]
+    if k not in ("kind", "agent_config_file", "installer_location", "installer_files")
+)
 
 
 def parse_installer(top: Section, base_dir: Path) -> InstallerConfig:
