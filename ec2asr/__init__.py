@@ -57,6 +57,7 @@ from ec2asr.migration.journal import Journal
 from ec2asr.migration.plan import MachinePlan, MigrationPlan, RecoveryPlanSpec
 from ec2asr.migration.report import MachineReport, MigrationReport
 from ec2asr.migration.stages import MachineStatus, Stage
+from ec2asr.migration.timeline import MigrationTimeline
 from ec2asr.mobility import (
     ApplianceEndpoint,
     InstallContext,
@@ -141,6 +142,7 @@ __all__ = [
     "MigrationEvent",
     "MigrationPlan",
     "MigrationReport",
+    "MigrationTimeline",
     "MobilityError",
     "MobilityInstaller",
     "NetworkInspector",

@@ -8,7 +8,9 @@ a given width (lines never wider than that), :func:`render_html` for Jupyter.
 from __future__ import annotations
 
 import html
+from collections import Counter
 from datetime import datetime
+from typing import Any
 
 import attrs
 from rich.text import Text
@@ -47,6 +49,8 @@ class _Machine:
 class ProgressState:
     """What the display shows, kept from the events (no I/O).
 
+    The counts are kept up to date event by event (a fleet of thousands redraws cheaply).
+
     Args:
         total: How many machines the run moves.
         until: The stage the run was asked to reach.
@@ -61,6 +65,9 @@ class ProgressState:
     started_at: datetime | None = None
     latest_at: datetime | None = None
     recent: list[str] = attrs.field(factory=list)
+    _stages: Counter[Stage] = attrs.field(factory=Counter)
+    _flags: Counter[str] = attrs.field(factory=Counter)
+    _replicating: set[str] = attrs.field(factory=set)
 
     @property
     def goal(self) -> str:
@@ -69,13 +76,43 @@ class ProgressState:
             return "ready for cutover"
         return self.until.value
 
-    def _machine(self, iid: str) -> _Machine:
-        return self.machines.setdefault(iid, _Machine())
+    def _flags_of(self, m: _Machine) -> tuple[str, ...]:
+        ready = (
+            not self.confirm_cutover
+            and self.until > Stage.TEST_CLEANED_UP
+            and m.stage is Stage.TEST_CLEANED_UP
+            and m.status is MachineStatus.WAITING
+        )
+        flags = []
+        if m.status is MachineStatus.FAILED:
+            flags.append("failed")
+        elif m.stage >= self.until or ready:
+            flags.append("goal")
+        if m.status is MachineStatus.WAITING and not ready:
+            flags.append("waiting")
+        return tuple(flags)
+
+    def _change(self, iid: str, **changes: Any) -> _Machine:
+        """Change one machine, keeping the counts right."""
+        machine = self.machines.get(iid)
+        if machine is None:
+            machine = self.machines[iid] = _Machine()
+        else:
+            self._stages[machine.stage] -= 1
+            self._flags.subtract(self._flags_of(machine))
+        for name, value in changes.items():
+            setattr(machine, name, value)
+        self._stages[machine.stage] += 1
+        self._flags.update(self._flags_of(machine))
+        if machine.stage is Stage.REPLICATING:
+            self._replicating.add(iid)
+        else:
+            self._replicating.discard(iid)
+        return machine
 
     def seed(self, iid: str, stage: Stage, status: MachineStatus, percent: float | None) -> None:
         """Start from where the journal says a machine is (a resumed run)."""
-        machine = self._machine(iid)
-        machine.stage, machine.status, machine.percent = stage, status, percent
+        self._change(iid, stage=stage, status=status, percent=percent)
 
     def take(self, event: MigrationEvent) -> bool:
         """Apply one event; True when a machine changed stage, failed or began to wait."""
@@ -87,15 +124,15 @@ class ProgressState:
             self.recent = [*self.recent, f"{event.kind.value}: {event}"][-_RECENT:]
         if iid is None:
             return False
-        machine = self._machine(iid)
+        machine = self.machines[iid] if iid in self.machines else self._change(iid)
         if event.kind is EventKind.STAGE_REACHED and event.stage:
             stage = Stage(event.stage)
             changed = machine.stage is not stage or machine.status in (
                 MachineStatus.FAILED,
                 MachineStatus.WAITING,
             )
-            machine.stage = stage
-            machine.status = MachineStatus.DONE if stage >= self.until else MachineStatus.PENDING
+            status = MachineStatus.DONE if stage >= self.until else MachineStatus.PENDING
+            self._change(iid, stage=stage, status=status)
             return changed
         if event.kind is EventKind.PROGRESS and "percent" in event.data:
             percent = float(event.data["percent"])
@@ -104,57 +141,37 @@ class ProgressState:
                 machine.first_sample = (event.at, percent)
             machine.last_sample = (event.at, percent)
             return False
-        if event.kind is EventKind.FAILED:
-            changed = machine.status is not MachineStatus.FAILED
-            machine.status = MachineStatus.FAILED
-            return changed
-        if event.kind is EventKind.ACTION_REQUIRED:
-            changed = machine.status is not MachineStatus.WAITING
-            machine.status = MachineStatus.WAITING
-            return changed
+        for kind, status in (
+            (EventKind.FAILED, MachineStatus.FAILED),
+            (EventKind.ACTION_REQUIRED, MachineStatus.WAITING),
+        ):
+            if event.kind is kind:
+                changed = machine.status is not status
+                self._change(iid, status=status)
+                return changed
         return False
 
     # -- figures ---------------------------------------------------------------------------
 
-    def _ready_for_cutover(self, m: _Machine) -> bool:
-        return (
-            not self.confirm_cutover
-            and self.until > Stage.TEST_CLEANED_UP
-            and m.stage is Stage.TEST_CLEANED_UP
-            and m.status is MachineStatus.WAITING
-        )
-
     def at_goal(self) -> int:
-        """Machines that reached what this run was asked for."""
-        return sum(
-            1
-            for m in self.machines.values()
-            if m.status is not MachineStatus.FAILED
-            and (m.stage >= self.until or self._ready_for_cutover(m))
-        )
+        """Machines that reached what this run was asked for (failed ones excepted)."""
+        return self._flags["goal"]
 
     def failed(self) -> int:
         """Machines that failed."""
-        return sum(1 for m in self.machines.values() if m.status is MachineStatus.FAILED)
+        return self._flags["failed"]
 
     def waiting(self) -> int:
         """Machines waiting for a person (not counting those ready for cutover)."""
-        return sum(
-            1
-            for m in self.machines.values()
-            if m.status is MachineStatus.WAITING and not self._ready_for_cutover(m)
-        )
+        return self._flags["waiting"]
 
     def stage_counts(self) -> list[tuple[Stage, int]]:
         """Machines per stage, in stage order, non-zero only."""
-        counts: dict[Stage, int] = {}
-        for m in self.machines.values():
-            counts[m.stage] = counts.get(m.stage, 0) + 1
-        return [(s, counts[s]) for s in Stage if counts.get(s)]
+        return [(s, self._stages[s]) for s in Stage if self._stages[s] > 0]
 
     def replication(self) -> tuple[int, float, float | None] | None:
         """Initial replication: (machines, average %, seconds until the last one is done)."""
-        running = [m for m in self.machines.values() if m.stage is Stage.REPLICATING]
+        running = [self.machines[iid] for iid in self._replicating]
         if not running:
             return None
         average = sum(m.percent or 0.0 for m in running) / len(running)
@@ -237,7 +254,7 @@ def render_lines(state: ProgressState, width: int) -> list[Text]:
     elapsed = state.elapsed()
     if elapsed is not None:
         done += f"{_SEP}{format_duration(elapsed)}"
-    if len(done) > width // 2:
+    if width - len(done) < 20:  # keep a bar worth the name
         done = f" {state.at_goal()}/{state.total}"
     bar_width = max(4, width - len(done))
     filled = round(bar_width * state.at_goal() / state.total) if state.total else bar_width

@@ -182,7 +182,10 @@ class MigrationPlan:
                 f", licence {t.license_type}"
             )
             lines.extend(f"  blocker: {b}" for b in plan.blockers)
-            lines.extend(f"  network: {c}" for c in plan.connectivity)
+            # A missing rule is a blocker ("network: ...") or a lease note ("will lease: ...");
+            # only one not already said that way gets a line of its own.
+            said = " ".join((*plan.blockers, *plan.notes))
+            lines.extend(f"  network: {c}" for c in plan.connectivity if c not in said)
             lines.extend(f"  note: {n}" for n in plan.notes)
             if plan.migrates:
                 lines.append("  steps: " + " -> ".join(plan.steps))
