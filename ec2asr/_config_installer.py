@@ -127,9 +127,9 @@ def parse_installer(top: Section, base_dir: Path) -> InstallerConfig:
     """
     raw = top.raw("installer")
     kind = raw.get("kind") if isinstance(raw, Mapping) else None
-    if isinstance(raw, Mapping) and kind not in INSTALLER_KEYS:
+    if isinstance(raw, Mapping) and (not isinstance(kind, str) or kind not in INSTALLER_KEYS):
         top.fail("installer.kind", f"must be one of {', '.join(map(repr, INSTALLER_KEYS))}")
-    section = top.section("installer", INSTALLER_KEYS[kind] if kind else ())
+    section = top.section("installer", INSTALLER_KEYS[kind] if isinstance(kind, str) else ())
     if kind == "push":
         account = section.raw("run_as_account")
         if isinstance(account, Mapping):

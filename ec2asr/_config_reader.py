@@ -12,6 +12,7 @@ from ec2asr.errors import Ec2AsrError, InvalidInputError
 
 __all__ = [
     "COMMAND_LINE_ONLY",
+    "NULL_PROBLEM",
     "SECRET_KEYS",
     "Section",
     "advice",
@@ -52,6 +53,9 @@ COMMAND_LINE_ONLY = {
 }
 
 
+NULL_PROBLEM = "must not be null (leave an optional key out for its default)"
+
+
 class Section:
     """Reads one JSON object, naming every bad key by its dotted path."""
 
@@ -68,6 +72,10 @@ class Section:
                 self.fail(self.key(key), f"holds {SECRET_KEYS[key.lower()]}: {advice(key)}")
             if key in COMMAND_LINE_ONLY:
                 self.fail(self.key(key), COMMAND_LINE_ONLY[key])
+            if key not in allowed:
+                pass
+            elif data[key] is None:
+                self.fail(self.key(key), NULL_PROBLEM)
             if key not in allowed:
                 near = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean {near[0]!r}? " if near else ""

@@ -21,10 +21,10 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from ec2asr._config_reader import COMMAND_LINE_ONLY, SECRET_KEYS, advice, kind_of
+from ec2asr._config_reader import COMMAND_LINE_ONLY, NULL_PROBLEM, SECRET_KEYS, advice, kind_of
 from ec2asr.errors import InvalidInputError
 
-__all__ = ["check", "errors", "keys", "schema"]
+__all__ = ["check", "errors", "keys", "markdown", "schema"]
 
 _TOP_ORDER = ("journal", "name", "aws", "azure", "target", "policy", "installer")
 
@@ -162,6 +162,9 @@ def _describe(
         elif "enum" in prop:
             why = f" (one of {', '.join(map(repr, prop['enum']))})"
         return order, f"{_key(path, missing)}: is required{why}"
+    if value is None and validator in ("type", "enum", "anyOf", "const") and path:
+        if not _is_map(_node_at(path[:-1], data)):
+            return order, f"{where}: {NULL_PROBLEM}"
     if "x-problem" in node and validator in ("pattern", "type"):
         return order, f"{where}: {node['x-problem']}"
     if _is_map(node):
@@ -177,6 +180,8 @@ def _describe(
         return order, f"{where}: {_type_problem(node.get('type', expected), value)}"
     if validator in ("minLength", "pattern") and isinstance(value, str):
         return order, f"{where}: must be a non-empty string, not {kind_of(value)}"
+    if validator in ("minItems", "minProperties"):
+        return order, f"{where}: must not be empty (leave the key out instead)"
     if validator == "minimum":
         return order, f"{where}: must be at least {expected:g}, not {value!r}"
     if validator == "exclusiveMinimum":
@@ -240,3 +245,99 @@ def check(data: Any, *, source: str) -> None:
     problems = errors(data)
     if problems:
         raise InvalidInputError(f"{source}: {problems[0]}")
+
+
+# -- the docs page ---------------------------------------------------------------------------
+
+_SECTIONS = (
+    ("Top level", ""),
+    ("`aws`", "aws"),
+    ("`azure`", "azure"),
+    ("`target`", "target"),
+    ("`policy`", "policy"),
+    ("`installer`: `push`", "installer_push"),
+    ("`installer`: `ssm`", "installer_ssm"),
+    ("`installer`: `bundle`", "installer_bundle"),
+    ("`recovery_plan`", "recovery_plan"),
+    ("`simulated_clock`", "simulated_clock"),
+)
+
+
+def _type_text(node: Mapping[str, Any]) -> str:
+    node = _resolve(node)
+    if "const" in node:
+        return f"`{json.dumps(node['const'])}`"
+    if "enum" in node:
+        return "one of " + ", ".join(f"`{json.dumps(v)}`" for v in node["enum"])
+    if "anyOf" in node:
+        return " or ".join(_type_text(branch) for branch in node["anyOf"])
+    kind = node.get("type")
+    if "x-what" in node and kind in ("object", None):
+        return str(node["x-what"])
+    if kind == "array":
+        items = _resolve(node.get("items", {}))
+        return "list of " + (
+            "lists of strings" if items.get("type") == "array" else f"{items.get('type')}s"
+        )
+    if kind == "object":
+        if "properties" in node and not node.get("patternProperties"):
+            return "object (" + ", ".join(f"`{k}`" for k in node["properties"]) + ")"
+        return "object" if "properties" in node else "object of strings"
+    bounds = []
+    if "minimum" in node:
+        bounds.append(f"≥ {node['minimum']}")
+    if "exclusiveMinimum" in node:
+        bounds.append(f"> {node['exclusiveMinimum']}")
+    if "maximum" in node:
+        bounds.append(f"≤ {node['maximum']}")
+    if "x-what" in node and kind == "string":
+        return f"string: {node['x-what']}"
+    text = str(kind or "any")
+    return f"{text} {', '.join(bounds)}" if bounds else text
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.replace("|", "\\|").split())
+
+
+def markdown() -> str:
+    """The config reference page (``docs/config.md``), generated from the schema."""
+    root = schema()
+    out = [
+        "# Config file reference",
+        "",
+        "<!-- Generated from ec2asr/config.schema.json by "
+        "ec2asr._config_schema.markdown(); do not edit (a test compares). -->",
+        "",
+        _cell(str(root["description"])),
+        "",
+        "The [JSON Schema](config.schema.json) (draft 2020-12) is the one source of the keys, "
+        "their types, ranges and defaults: editors that read JSON Schema check a config as you "
+        "type, and `python -m ec2asr plan --config FILE --validate-only` checks it against the "
+        "schema and the rules a schema cannot say (ARM id shapes, at least one selector, boot "
+        "groups naming each migrating machine once, a test network while test migration is on) "
+        "without touching AWS or Azure. Every command checks the same before anything else. "
+        "See [the command line](cli.md) for an example.",
+    ]
+    for title, name in _SECTIONS:
+        node = root if name == "" else _resolve({"$ref": f"#/$defs/{name}"})
+        required = set(node.get("required", ()))
+        out += ["", f"## {title}", ""]
+        if name and "description" in node:
+            out += [_cell(str(node["description"])), ""]
+        out += ["| Key | Type | Required | Default | Meaning |", "|---|---|---|---|---|"]
+        for key, prop in node.get("properties", {}).items():
+            resolved = _resolve(prop)
+            kind = _type_text(prop)
+            if key in ("aws", "azure", "target", "policy", "installer", "recovery_plan") or (
+                key == "simulated_clock"
+            ):
+                kind = "object (below)"
+            default = resolved.get("default")
+            shown = "" if default is None else f"`{json.dumps(default)}`"
+            description = resolved.get("description", "")
+            out.append(
+                f"| `{key}` | {_cell(kind)} | {'yes' if key in required else 'no'} | {shown} "
+                f"| {_cell(str(description))} |"
+            )
+    return "\n".join(out) + "\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -214,6 +215,11 @@ def _read_journal(
     else:
         config = load_config(args.config)
         path, now = config.journal, _environment(config).now
+    if not Path(path).is_file():
+        raise InvalidInputError(
+            f"there is no migration journal at {path}: `migrate` creates it (check --journal or "
+            "the config's journal)"
+        )
     with Journal(path, read_only=True) as journal:
         report = MigrationReport.from_records(journal.machines(), generated_at=now())
         return report, journal.events() if events else []
@@ -235,8 +241,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the migration's timeline as one self-contained HTML page (from the journal)."""
-    from pathlib import Path
-
     report, _ = _read_journal(args)
     report = _cli_report(report)
     out = Path(args.html)
