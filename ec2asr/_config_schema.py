@@ -162,9 +162,9 @@ def _describe(
         elif "enum" in prop:
             why = f" (one of {', '.join(map(repr, prop['enum']))})"
         return order, f"{_key(path, missing)}: is required{why}"
-    if value is None and validator in ("type", "enum", "anyOf", "const") and path:
-        if not _is_map(_node_at(path[:-1], data)):
-            return order, f"{where}: {NULL_PROBLEM}"
+    nullable = value is None and validator in ("type", "enum", "anyOf", "const") and path
+    if nullable and not _is_map(_node_at(path[:-1], data)):
+        return order, f"{where}: {NULL_PROBLEM}"
     if "x-problem" in node and validator in ("pattern", "type"):
         return order, f"{where}: {node['x-problem']}"
     if _is_map(node):

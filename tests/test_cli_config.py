@@ -284,7 +284,10 @@ def test_test_migration_off_needs_no_test_network() -> None:
             ("target: test_network_id must be an ARM virtual-network id",),
         ),
         (config(target__disk_type="SSD"), ("target.disk_type: must be one of", "not 'SSD'")),
-        (config(target__availability_zone="4"), ("target.availability_zone: must be one of '1', '2', '3'",)),
+        (
+            config(target__availability_zone="4"),
+            ("target.availability_zone: must be one of '1', '2', '3'",),
+        ),
         (
             config(target__azure_hybrid_benefit="yes"),
             ("target.azure_hybrid_benefit: must be true or false",),

@@ -38,8 +38,8 @@ def test_the_schema_names_the_fields_of_the_sdk_types() -> None:
     assert defs["target"]["properties"]["linux_license_type"]["enum"] == list(LINUX_LICENSE_TYPES)
     assert SCHEMA["$defs"]["installer"]["properties"]["kind"]["enum"] == list(INSTALLER_KEYS)
     # The reader's key lists are the schema's (not a copy that could drift).
-    assert _config._TOP == tuple(SCHEMA["properties"])
-    assert _config._AWS == tuple(defs["aws"]["properties"])
+    assert tuple(SCHEMA["properties"]) == _config._TOP
+    assert tuple(defs["aws"]["properties"]) == _config._AWS
     assert INSTALLER_KEYS["ssm"] == tuple(defs["installer_ssm"]["properties"])
 
 
