@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -133,6 +134,10 @@ def _require_sandbox_extra(command: str) -> None:
         raise InvalidInputError(
             f"`{command}` needs the rehearsal sandbox, which is not installed: {SANDBOX_EXTRA}"
         ) from None
+    # This process only talks to the sandbox; moto builds boto3 sessions of its own, which
+    # would fail on a profile the user selected for real AWS (or find one that does not exist).
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(name, None)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
