@@ -40,6 +40,10 @@ def _in_notebook() -> bool:
     return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
 
+def _isatty(stream: IO[str] | None) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
 class ProgressBar:
     """An event callback that shows a run's progress (see the module docstring).
 
@@ -141,8 +145,9 @@ class ProgressBar:
                 console=console,
                 auto_refresh=False,
                 transient=False,
-                redirect_stdout=True,
-                redirect_stderr=True,
+                # Prints to a terminal go above the display; a piped stream stays as it is.
+                redirect_stdout=_isatty(sys.stdout),
+                redirect_stderr=_isatty(sys.stderr),
                 get_renderable=self._renderable,
             )
             self._live.start()
