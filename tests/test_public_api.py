@@ -57,6 +57,7 @@ EXPECTED = {
     "MigrationEvent",
     "MigrationPlan",
     "MigrationReport",
+    "MigrationTimeline",
     "MobilityError",
     "MobilityInstaller",
     "NetworkInspector",

@@ -5,6 +5,7 @@ Each read is one (paginated) call for the whole fleet, made only when some machi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from ec2asr.azure.items import ProtectedItem
@@ -147,17 +148,17 @@ def replication_progress(rt: Runtime, live: Live, item: ProtectedItem) -> None:
     warned = set(live.data.get("health_warned") or ())
     fresh = [h for h in item.health_errors if (h.code or h.message) not in warned]
     for issue in fresh:
+        text = f"replication health: {issue.message}" + (
+            f" Recommended action: {issue.recommended_action}" if issue.recommended_action else ""
+        )
+        acted_on = _acted_on(rt, issue.code)
         rt.events.emit(
-            EventKind.WARNING,
-            f"replication health: {issue.message}"
-            + (
-                f" Recommended action: {issue.recommended_action}"
-                if issue.recommended_action
-                else ""
-            ),
+            EventKind.INFO if acted_on else EventKind.WARNING,
+            f"{text} ({acted_on})" if acted_on else text,
             instance_id=live.iid,
             stage=live.stage.value,
             data={"code": issue.code},
+            level=logging.DEBUG if acted_on else None,
         )
     if fresh:
         rt.update(
@@ -176,6 +177,21 @@ def replication_progress(rt: Runtime, live: Live, item: ProtectedItem) -> None:
             stage=live.stage.value,
             data={"percent": percent, "rpo_seconds": item.last_rpo_seconds},
         )
+
+
+NO_TEST_FAILOVER = "161011"
+"""ASR's health warning while no test failover succeeded on a protected machine."""
+
+
+def _acted_on(rt: Runtime, code: str | None) -> str | None:
+    """What ec2asr does next about an ASR health warning (None: nothing, the user should know).
+
+    Such a warning is logged at DEBUG only: it would otherwise read as a problem right before
+    ec2asr fixes it.
+    """
+    if code == NO_TEST_FAILOVER and rt.options.test_migration:
+        return "ec2asr runs a test migration next"
+    return None
 
 
 def match_machine(

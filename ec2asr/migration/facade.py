@@ -361,11 +361,16 @@ class Migration(StepMethods):
                     stage=record.stage.value,
                 )
             lives.append(Live(plan=machine_plan, record=record))
-        _reconcile.reconcile(rt, lives)
-        cutover = _recovery_plan.PlanCutover(rt, lives) if recovery_plan is not None else None
-        self._loop(rt, lives, cutover)
-        if self._progress_bar is not None:
-            self._progress_bar.close()
+        bar = self._progress_bar
+        try:
+            if bar is not None:
+                bar.seed((x.iid, x.stage, x.status, x.data.get("percent")) for x in lives)
+            _reconcile.reconcile(rt, lives)
+            cutover = _recovery_plan.PlanCutover(rt, lives) if recovery_plan is not None else None
+            self._loop(rt, lives, cutover)
+        finally:
+            if bar is not None:
+                bar.close()  # also when the run raises: the terminal gets its streams back
         return self.status()
 
     _progress_bar: ProgressBar | None = None
@@ -374,7 +379,9 @@ class Migration(StepMethods):
         callbacks: list[Callable[[MigrationEvent], None]] = list(self._callbacks)
         self._progress_bar = None
         if self._progress:
-            self._progress_bar = ProgressBar(total)
+            self._progress_bar = ProgressBar(
+                total, until=options.until, confirm_cutover=options.confirm_cutover
+            )
             callbacks.append(self._progress_bar)
         events = EventDispatcher(callbacks, sink=self.journal, clock=self._now)
         tracker = JobTracker(

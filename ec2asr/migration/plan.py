@@ -203,7 +203,10 @@ class MigrationPlan:
                 f", licence {t.license_type}"
             )
             lines.extend(f"  blocker: {b}" for b in plan.blockers)
-            lines.extend(f"  network: {c}" for c in plan.connectivity)
+            # A missing rule is a blocker ("network: ...") or a lease note ("will lease: ...");
+            # only one not already said that way gets a line of its own.
+            said = " ".join((*plan.blockers, *plan.notes))
+            lines.extend(f"  network: {c}" for c in plan.connectivity if c not in said)
             lines.extend(f"  note: {n}" for n in plan.notes)
             if plan.migrates:
                 lines.append("  steps: " + " -> ".join(plan.steps))
@@ -230,27 +233,36 @@ class MigrationPlan:
         return json.dumps(self.to_dict(), indent=indent)
 
     def _repr_html_(self) -> str:
-        rows = []
-        for plan in self.machines:
+        from ec2asr._html import notebook_safe
+
+        def row(plan: MachinePlan) -> str:
             m, t = plan.machine, plan.target
-            why = (
-                "<br>".join(html.escape(b) for b in plan.blockers + plan.connectivity) or "&ndash;"
-            )
-            colour = "#2e7d32" if plan.migrates else "#c62828"
-            rows.append(
-                "<tr>"
-                f"<td>{html.escape(m.instance_id)}</td><td>{html.escape(m.name or '')}</td>"
+            said = " ".join(plan.blockers)
+            reasons = [*plan.blockers, *(c for c in plan.connectivity if c not in said)]
+            why = "<br>".join(html.escape(r) for r in reasons) or "&ndash;"
+            return (
+                f'<tr data-instance-id="{html.escape(m.instance_id)}">'
+                f'<td class="iid">{html.escape(m.instance_id)}</td>'
+                f"<td>{html.escape(m.name or '')}</td>"
                 f"<td>{html.escape(plan.readiness.verdict.value)}</td>"
-                f"<td style='color:{colour}'>{'migrates' if plan.migrates else 'blocked'}</td>"
                 f"<td>{html.escape(t.vm_name)}</td><td>{html.escape(t.vm_size)}</td>"
-                f"<td>{html.escape(t.disk_type)}</td><td>{why}</td>"
-                "</tr>"
+                f"<td>{html.escape(t.disk_type)}</td><td>{why}</td></tr>"
             )
+
         head = (
-            "<tr><th>Instance</th><th>Name</th><th>Readiness</th><th>Plan</th><th>Azure VM</th>"
-            "<th>Size</th><th>Disks</th><th>Blockers</th></tr>"
+            "<thead><tr><th>Instance</th><th>Name</th><th>Readiness</th><th>Azure VM</th>"
+            "<th>Size</th><th>Disks</th><th>Network / blockers</th></tr></thead>"
         )
-        return f"<p>{html.escape(self.summary())}</p><table>{head}{''.join(rows)}</table>"
+        parts = [f"<p>{html.escape(self.summary())}</p>"]
+        migrating = [p for p in self.machines if p.migrates]
+        if migrating:
+            rows = "".join(row(p) for p in migrating)
+            parts.append(f'<table class="migrates">{head}<tbody>{rows}</tbody></table>')
+        if self.blocked:
+            rows = "".join(row(p) for p in self.blocked)
+            parts.append(f'<h2 id="blocked">Not migrated: {len(self.blocked)} blocked</h2>')
+            parts.append(f'<table class="blocked">{head}<tbody>{rows}</tbody></table>')
+        return notebook_safe("".join(parts))
 
 
 def steps_for(
