@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
@@ -43,6 +43,14 @@ POLICY_SCENARIOS = frozenset({"AddProtectionProfile"})
 MAPPING_SCENARIOS = frozenset({"ConfigureProtection"})
 _LOST_ANSWER_WINDOW = timedelta(days=1)
 T = TypeVar("T")
+
+
+class _JobReader(Protocol):
+    def list_jobs(
+        self, *, start_time: datetime | None = None, end_time: datetime | None = None
+    ) -> Iterator[AsrJob]: ...
+
+    def get_job(self, name: str) -> AsrJob: ...
 
 
 class FabricOperations(ClientBase):
@@ -351,14 +359,6 @@ class FabricOperations(ClientBase):
 
     # -- a create whose answer was lost ---------------------------------------------------
 
-    if TYPE_CHECKING:
-
-        def list_jobs(
-            self, *, start_time: datetime | None = None, end_time: datetime | None = None
-        ) -> Iterator[AsrJob]: ...
-
-        def get_job(self, name: str) -> AsrJob: ...
-
     def _create_once(
         self,
         what: str,
@@ -381,10 +381,11 @@ class FabricOperations(ClientBase):
         except AzureError as exc:
             if not answer_may_be_lost(exc):
                 raise
+            jobs = cast("_JobReader", self)  # the client's PlanOperations reads jobs
             since = datetime.now(timezone.utc) - _LOST_ANSWER_WINDOW
             started = [
                 job
-                for job in self.list_jobs(start_time=since)
+                for job in jobs.list_jobs(start_time=since)
                 if job.scenario_name in scenarios
                 and job.target_object_name == target_name
                 and job.state not in ("Failed", "Cancelled")
@@ -394,7 +395,7 @@ class FabricOperations(ClientBase):
             job = max(started, key=lambda j: j.start_time or since)
             while not job.is_terminal:
                 self._sleep(max(1.0, self.polling_interval))
-                job = self.get_job(job.name)
+                job = jobs.get_job(job.name)
             if not job.succeeded:
                 raise job.to_error() from exc
             return fetch()
