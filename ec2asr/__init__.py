@@ -1,7 +1,11 @@
 """ec2asr: migrate Amazon EC2 instances to Azure VMs with Azure Site Recovery.
 
 The public surface is what ``__all__`` lists; everything else is an implementation detail.
+Logging goes to the ``ec2asr`` logger, which has a ``NullHandler``: nothing is printed unless
+the application configures logging.
 """
+
+import logging as _logging
 
 from ec2asr._secret import Secret
 from ec2asr._version import __version__
@@ -61,6 +65,7 @@ from ec2asr.migration.journal import Journal
 from ec2asr.migration.plan import MachinePlan, MigrationPlan, RecoveryPlanSpec
 from ec2asr.migration.report import MachineReport, MigrationReport
 from ec2asr.migration.stages import MachineStatus, Stage
+from ec2asr.migration.timeline import MigrationTimeline
 from ec2asr.mobility import (
     ApplianceEndpoint,
     InstallContext,
@@ -92,6 +97,8 @@ from ec2asr.models import (
     SsmStatus,
 )
 from ec2asr.settings import ReplicationPolicy, TargetSettings
+
+_logging.getLogger("ec2asr").addHandler(_logging.NullHandler())
 
 __all__ = [
     "ApplianceEndpoint",
@@ -149,6 +156,7 @@ __all__ = [
     "MigrationEvent",
     "MigrationPlan",
     "MigrationReport",
+    "MigrationTimeline",
     "MobilityError",
     "MobilityInstaller",
     "NetworkInspector",

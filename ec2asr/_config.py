@@ -15,16 +15,21 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import attrs
-
+from ec2asr import _config_schema
 from ec2asr._config_installer import InstallerConfig, parse_installer
 from ec2asr._config_reader import Section, config_path, wrap
-from ec2asr._frozen import frozen_map
+from ec2asr._config_types import (
+    AwsConfig,
+    AzureConfig,
+    MigrationConfig,
+    SimulatedClockConfig,
+    sandbox_url,
+)
 from ec2asr.aws._selection import validate as validate_selectors
 from ec2asr.errors import Ec2AsrError, InvalidInputError
 from ec2asr.migration import _recovery_plan
@@ -39,6 +44,7 @@ __all__ = [
     "AzureConfig",
     "InstallerConfig",
     "MigrationConfig",
+    "SimulatedClockConfig",
     "load_config",
     "parse_config",
 ]
@@ -48,126 +54,12 @@ _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
-@attrs.frozen
-class AwsConfig:
-    """The ``aws`` section: where the sources are and which ones migrate.
-
-    Attributes:
-        region: The AWS region of the sources.
-        profile: The AWS profile (None: the default credential chain).
-        instance_ids: Exactly these instances.
-        tags: Tag selector (``{"MigrationWave": "wave-1"}``; a list matches any value; null
-            only requires the key).
-        vpc_id: Only instances in this VPC.
-        os_overrides: Per instance id, the OS as you know it (``"RHEL 8.6"``).
-    """
-
-    region: str
-    profile: str | None = None
-    instance_ids: tuple[str, ...] | None = None
-    tags: Mapping[str, Any] | None = None
-    vpc_id: str | None = None
-    os_overrides: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_map)
-
-    def selectors(self) -> dict[str, Any]:
-        """Keyword arguments for :meth:`ec2asr.Ec2Discovery.discover`."""
-        out: dict[str, Any] = {}
-        if self.instance_ids is not None:
-            out["instance_ids"] = list(self.instance_ids)
-        if self.tags is not None:
-            out["tags"] = dict(self.tags)
-        if self.vpc_id is not None:
-            out["vpc_id"] = self.vpc_id
-        if self.os_overrides:
-            out["os_overrides"] = dict(self.os_overrides)
-        return out
-
-
-@attrs.frozen
-class AzureConfig:
-    """The ``azure`` section: the Recovery Services vault and its appliance.
-
-    Attributes:
-        subscription_id: The vault's subscription.
-        resource_group: The vault's resource group.
-        vault: The vault's name.
-        vault_location: Create the vault in this region when it does not exist.
-        appliance: The appliance fabric's name when several are registered.
-        base_url: The ARM endpoint (None: Azure public cloud; a loopback ``http://`` URL for
-            the rehearsal sandbox).
-    """
-
-    subscription_id: str
-    resource_group: str
-    vault: str
-    vault_location: str | None = None
-    appliance: str | None = None
-    base_url: str | None = None
-
-
-@attrs.frozen
-class MigrationConfig:
-    """A validated migration config file.
-
-    Attributes:
-        source: The config file (for messages).
-        name: The migration's name (scopes temporary resources); default: the journal's stem
-            (``ec2asr`` for a database journal).
-        journal: The journal file, or a ``postgresql://`` URL (a team's shared journal).
-        journal_schema: The PostgreSQL schema of a database journal.
-        aws: Sources and selectors.
-        azure: The vault.
-        target: Where the machines land.
-        policy: The replication policy.
-        installer: The Mobility strategy.
-        manage_security_groups: Lease the missing replication rules.
-        concurrency: At most this many ASR operations in flight.
-        poll_interval: Seconds between observation sweeps.
-        discovery_timeout: Seconds to wait for the appliance to discover an installed machine.
-        test_migration: Rehearse with a test failover before cutover.
-        recovery_plan: Cut over with an ASR recovery plan, or None (per machine).
-        acknowledge_instance_store: Instances whose instance-store data may be left behind.
-    """
-
-    source: str
-    name: str
-    journal: Path | str
-    aws: AwsConfig
-    azure: AzureConfig
-    target: TargetSettings
-    policy: ReplicationPolicy
-    installer: InstallerConfig
-    manage_security_groups: bool = False
-    concurrency: int = 100
-    poll_interval: float = 30.0
-    discovery_timeout: float = 3600.0
-    test_migration: bool = True
-    recovery_plan: RecoveryPlanSpec | None = None
-    acknowledge_instance_store: tuple[str, ...] = ()
-    journal_schema: str = "ec2asr"
-
-
-_TOP = (
-    "name",
-    "journal",
-    "journal_schema",
-    "aws",
-    "azure",
-    "target",
-    "policy",
-    "installer",
-    "manage_security_groups",
-    "concurrency",
-    "poll_interval",
-    "discovery_timeout",
-    "test_migration",
-    "recovery_plan",
-    "acknowledge_instance_store",
-)
-_AWS = ("region", "profile", "instance_ids", "tags", "vpc_id", "os_overrides")
-_AZURE = ("subscription_id", "resource_group", "vault", "vault_location", "appliance", "base_url")
-_TARGET = tuple(f.name for f in attrs.fields(TargetSettings))
-_POLICY = tuple(f.name for f in attrs.fields(ReplicationPolicy))
+# The keys come from the JSON Schema (ec2asr/config.schema.json), the one source of truth.
+_TOP = _config_schema.keys()
+_AWS = _config_schema.keys("aws")
+_AZURE = _config_schema.keys("azure")
+_TARGET = _config_schema.keys("target")
+_POLICY = _config_schema.keys("policy")
 
 
 def load_config(path: str | os.PathLike[str]) -> MigrationConfig:
@@ -191,17 +83,23 @@ def load_config(path: str | os.PathLike[str]) -> MigrationConfig:
     return parse_config(data, source=str(file), base_dir=file.resolve().parent)
 
 
-def parse_config(data: Any, *, source: str, base_dir: Path) -> MigrationConfig:
+def parse_config(data: Any, *, source: str, base_dir: Path, schema: bool = True) -> MigrationConfig:
     """Validate a parsed config (see the module docstring); no I/O.
+
+    The JSON Schema is checked first (keys, types, ranges), then what needs code (ARM ids,
+    selectors, boot groups, the paths).
 
     Args:
         data: The parsed JSON.
         source: How to name the config in messages (its path).
         base_dir: What relative paths are relative to.
+        schema: Check the JSON Schema first (tests turn it off to compare both checks).
 
     Raises:
         InvalidInputError: A key is missing, unknown or invalid (the message names it).
     """
+    if schema:
+        _config_schema.check(data, source=source)
     top = Section(source, "", data, _TOP)
     journal, default_name, journal_schema = _journal(top, base_dir)
     name = top.text("name", pattern=_NAME, what="a name of letters, digits, '.', '_' and '-'")
@@ -236,6 +134,7 @@ def parse_config(data: Any, *, source: str, base_dir: Path) -> MigrationConfig:
         test_migration=test_migration,
         recovery_plan=_recovery(top),
         acknowledge_instance_store=acknowledged,
+        simulated_clock=_clock(top, azure),
         journal_schema=journal_schema,
     )
 
@@ -288,9 +187,18 @@ def _aws(section: Section) -> AwsConfig:
     )
     for key, selector in checks:
         wrap(section.source, section.key(key), partial(validate_selectors, *selector))
+    endpoint_url = _endpoint(section, "endpoint_url")
+    profile = section.text("profile")
+    if profile is not None and endpoint_url is not None and sandbox_url(endpoint_url):
+        section.fail(
+            section.key("profile"),
+            "is not used with a loopback endpoint_url: the rehearsal sandbox is reached with "
+            "its own dummy credentials, never yours",
+        )
     return AwsConfig(
         region=region,
-        profile=section.text("profile"),
+        profile=profile,
+        endpoint_url=endpoint_url,
         instance_ids=instance_ids,
         tags=tags,
         vpc_id=vpc_id,
@@ -302,14 +210,7 @@ def _azure(section: Section) -> AzureConfig:
     subscription = section.text(
         "subscription_id", required=True, pattern=_GUID, what="a subscription id (a GUID)"
     )
-    base_url = section.text("base_url")
-    if base_url is not None and not (
-        base_url.startswith("https://") or (base_url.startswith("http://") and _loopback(base_url))
-    ):
-        section.fail(
-            section.key("base_url"),
-            "must be an https:// URL (plain http only on loopback, for the rehearsal sandbox)",
-        )
+    base_url = _endpoint(section, "base_url")
     return AzureConfig(
         subscription_id=subscription,
         resource_group=section.text("resource_group", required=True),
@@ -320,10 +221,38 @@ def _azure(section: Section) -> AzureConfig:
     )
 
 
-def _loopback(url: str) -> bool:
-    from ec2asr.azure._pipeline import is_loopback_url
+def _endpoint(section: Section, key: str) -> str | None:
+    url: str | None = section.text(key)
+    if url is not None and not (url.startswith("https://") or sandbox_url(url)):
+        section.fail(
+            section.key(key),
+            "must be an https:// URL (plain http only on loopback, for the rehearsal sandbox)",
+        )
+    return url
 
-    return is_loopback_url(url)
+
+def _clock(top: Section, azure: AzureConfig) -> SimulatedClockConfig | None:
+    if not top.has("simulated_clock"):
+        return None
+    if not azure.sandbox:
+        top.fail(
+            "simulated_clock",
+            "is for the rehearsal sandbox only (azure.base_url on loopback): against Azure, "
+            "time is real",
+        )
+    section = top.section("simulated_clock", _config_schema.keys("simulated_clock"))
+    text = section.text("start", required=True)
+    try:
+        start = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        section.fail(section.key("start"), f"{text!r} is not an ISO 8601 time")
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=timezone.utc)
+    return SimulatedClockConfig(
+        start=start,
+        epoch=float(section.number("epoch", 0.0)),
+        speed=float(section.number("speed", 1.0, exclusive=True)),
+    )
 
 
 def _target(section: Section) -> TargetSettings:
@@ -378,7 +307,7 @@ def _recovery(top: Section) -> RecoveryPlanSpec | None:
     ):
         section.fail(section.key("groups"), "must be a list of boot groups (lists of instance ids)")
     name = section.text("name") or RecoveryPlanSpec().name
-    spec = RecoveryPlanSpec(name=name, groups=groups)
+    spec = wrap(section.source, "recovery_plan", lambda: RecoveryPlanSpec(name=name, groups=groups))
     members = [i for g in spec.groups or () for i in g]
     wrap(section.source, "recovery_plan", lambda: _recovery_plan.validate(spec, members))
     if members:

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from ec2asr import _config_schema
 from ec2asr._config_reader import Section, config_path, wrap
 from ec2asr._frozen import frozen_map
 from ec2asr._secret import Secret
@@ -108,27 +109,14 @@ class InstallerConfig:
         return ManualInstall(executor, config, installer_location=location)
 
 
-SSM_OPTIONS = (
-    "timeout",
-    "command_timeout",
-    "delivery_timeout",
-    "poll_interval",
-    "batch_size",
-    "parameter_prefix",
-    "kms_key_id",
-)
 INSTALLER_KEYS = {
-    "push": ("kind", "run_as_account", "manage_security_groups"),
-    "ssm": ("kind", "agent_config_file", "installer_location", "installer_files", *SSM_OPTIONS),
-    "bundle": (
-        "kind",
-        "directory",
-        "agent_config_file",
-        "installer_location",
-        "installer_files",
-        "config_filename",
-    ),
+    kind: _config_schema.keys("installer", kind=kind) for kind in ("push", "ssm", "bundle")
 }
+SSM_OPTIONS = tuple(
+    k
+    for k in INSTALLER_KEYS["ssm"]
+    if k not in ("kind", "agent_config_file", "installer_location", "installer_files")
+)
 
 
 def parse_installer(top: Section, base_dir: Path) -> InstallerConfig:
@@ -139,9 +127,9 @@ def parse_installer(top: Section, base_dir: Path) -> InstallerConfig:
     """
     raw = top.raw("installer")
     kind = raw.get("kind") if isinstance(raw, Mapping) else None
-    if isinstance(raw, Mapping) and kind not in INSTALLER_KEYS:
+    if isinstance(raw, Mapping) and (not isinstance(kind, str) or kind not in INSTALLER_KEYS):
         top.fail("installer.kind", f"must be one of {', '.join(map(repr, INSTALLER_KEYS))}")
-    section = top.section("installer", INSTALLER_KEYS[kind] if kind else ())
+    section = top.section("installer", INSTALLER_KEYS[kind] if isinstance(kind, str) else ())
     if kind == "push":
         account = section.raw("run_as_account")
         if isinstance(account, Mapping):

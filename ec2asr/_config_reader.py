@@ -10,11 +10,20 @@ from typing import Any, NoReturn, TypeVar
 
 from ec2asr.errors import Ec2AsrError, InvalidInputError
 
-__all__ = ["Section", "config_path", "wrap"]
+__all__ = [
+    "COMMAND_LINE_ONLY",
+    "NULL_PROBLEM",
+    "SECRET_KEYS",
+    "Section",
+    "advice",
+    "config_path",
+    "kind_of",
+    "wrap",
+]
 
 T = TypeVar("T")
 
-_SECRET_KEYS = {
+SECRET_KEYS = {
     "password": "a password",
     "secret": "a secret",
     "client_secret": "an Azure client secret",
@@ -36,12 +45,15 @@ _WHERE_CREDENTIALS = (
 )
 
 
-_COMMAND_LINE_ONLY = {
+COMMAND_LINE_ONLY = {
     "confirm_cutover": (
         "a cutover (stopping the sources and failing over) is confirmed only on the command "
         "line, with --confirm-cutover, never from a file"
     ),
 }
+
+
+NULL_PROBLEM = "must not be null (leave an optional key out for its default)"
 
 
 class Section:
@@ -51,15 +63,19 @@ class Section:
         self.source = source
         self.path = path
         if not isinstance(data, Mapping):
-            self.fail(path or "the config", f"must be a JSON object, not {_kind(data)}")
+            self.fail(path or "the config", f"must be a JSON object, not {kind_of(data)}")
         self.data: Mapping[str, Any] = data
         for key in data:
             if key.startswith("_"):
                 continue
-            if key.lower() in _SECRET_KEYS:
-                self.fail(self.key(key), f"holds {_SECRET_KEYS[key.lower()]}: {_advice(key)}")
-            if key in _COMMAND_LINE_ONLY:
-                self.fail(self.key(key), _COMMAND_LINE_ONLY[key])
+            if key.lower() in SECRET_KEYS:
+                self.fail(self.key(key), f"holds {SECRET_KEYS[key.lower()]}: {advice(key)}")
+            if key in COMMAND_LINE_ONLY:
+                self.fail(self.key(key), COMMAND_LINE_ONLY[key])
+            if key not in allowed:
+                pass
+            elif data[key] is None:
+                self.fail(self.key(key), NULL_PROBLEM)
             if key not in allowed:
                 near = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean {near[0]!r}? " if near else ""
@@ -98,7 +114,7 @@ class Section:
                 self.fail(self.key(name), "is required")
             return None
         if not isinstance(value, str) or not value.strip():
-            self.fail(self.key(name), f"must be a non-empty string, not {_kind(value)}")
+            self.fail(self.key(name), f"must be a non-empty string, not {kind_of(value)}")
         if pattern is not None and not pattern.match(value):
             self.fail(self.key(name), f"{value!r} is not {what}")
         return value
@@ -108,7 +124,7 @@ class Section:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.fail(self.key(name), f"must be true or false, not {_kind(value)}")
+            self.fail(self.key(name), f"must be true or false, not {kind_of(value)}")
         return value
 
     def number(
@@ -124,7 +140,9 @@ class Section:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(self.key(name), f"must be a number, not {_kind(value)}")
+            self.fail(self.key(name), f"must be a number, not {kind_of(value)}")
+        if integer and isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON (and its schema) make no difference between 2 and 2.0
         if integer and not isinstance(value, int):
             self.fail(self.key(name), f"must be a whole number, not {value!r}")
         if value < minimum or (exclusive and value == minimum):
@@ -137,7 +155,7 @@ class Section:
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.fail(self.key(name), f"must be a list of strings, not {_kind(value)}")
+            self.fail(self.key(name), f"must be a list of strings, not {kind_of(value)}")
         return tuple(value)
 
     def text_map(self, name: str, *, values: str = "strings") -> dict[str, Any]:
@@ -162,7 +180,8 @@ def _map_value_ok(value: Any, values: str) -> bool:
     return False
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """How a JSON value is named in messages (``"the number 7"``, ``"a list"``)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -178,7 +197,8 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _advice(key: str) -> str:
+def advice(key: str) -> str:
+    """Where the value of a refused secret-looking key belongs instead."""
     if key.lower() == "agent_config":
         return (
             "put the configuration generated on the appliance in a file and name it with "

@@ -1,24 +1,25 @@
-"""The migration commands of ``python -m ec2asr``: plan, migrate, status, rollback, abort.
+"""The migration commands of ``python -m ec2asr``: plan, migrate, status, report, rollback, abort.
 
 Each reads one JSON config file (:mod:`ec2asr._config`), validated before anything touches AWS
-or Azure. Credentials and time come from a :class:`CliEnvironment`: the real one uses a boto3
-session (the config's profile) and azure-identity's ``DefaultAzureCredential``; tests replace
-:func:`environment` to run the same commands against the rehearsal sandbox.
+or Azure. Credentials, endpoints and time come from a :class:`CliEnvironment`
+(:mod:`ec2asr._cli_env`): AWS and Azure from the config, or the rehearsal sandbox when the
+config's endpoints are loopback ones (``python -m ec2asr sandbox`` writes such a config).
+Messages speak the command line's language (``--confirm-cutover``, not ``confirm_cutover=True``).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ec2asr._config import AwsConfig, AzureConfig, MigrationConfig, load_config
+from ec2asr._cli_env import CliEnvironment
+from ec2asr._cli_exit import ExitCode, for_report, ready_for_cutover
+from ec2asr._config import MigrationConfig, load_config
 from ec2asr.errors import InvalidInputError
 from ec2asr.migration._journal_pg import PostgresJournal
 from ec2asr.migration._journal_sqlite import SqliteJournal
@@ -30,53 +31,36 @@ if TYPE_CHECKING:
     from ec2asr.migration.facade import Migration
     from ec2asr.migration.plan import MigrationPlan
 
-__all__ = ["CliEnvironment", "add_commands", "environment"]
+__all__ = ["CliEnvironment", "add_commands", "cli_voice", "environment"]
 
-EXIT_OK = 0
-EXIT_MACHINES = 3
-"""Exit status when machines are blocked or failed."""
 _MOVING = (MachineStatus.PENDING, MachineStatus.IN_PROGRESS)
+_PYTHON_TO_CLI = (
+    ("confirm_cutover=True", "--confirm-cutover"),
+    ("test_migration=False", '"test_migration": false in the config'),
+)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+def cli_voice(text: str) -> str:
+    """A message of the SDK, in the command line's words (its options, not Python's)."""
+    for python, cli in _PYTHON_TO_CLI:
+        text = text.replace(python, cli)
+    return text
 
 
-def _aws_session(aws: AwsConfig) -> Any:
-    import boto3
-    from botocore.exceptions import BotoCoreError
-
-    try:
-        return boto3.Session(region_name=aws.region, profile_name=aws.profile)
-    except BotoCoreError as exc:  # ProfileNotFound and friends
-        raise InvalidInputError(f"aws.profile: {exc}") from exc
-
-
-def _azure_credential(azure: AzureConfig) -> Any:
-    from azure.identity import DefaultAzureCredential
-
-    return DefaultAzureCredential()
-
-
-@attrs.frozen
-class CliEnvironment:
-    """What the commands take from the world: credentials and time.
-
-    Attributes:
-        aws_session: Builds the boto3 session from the ``aws`` section.
-        azure_credential: Builds the Azure ``TokenCredential`` from the ``azure`` section.
-        sleep: How to wait.
-        now: The current time (UTC).
-    """
-
-    aws_session: Callable[[AwsConfig], Any] = _aws_session
-    azure_credential: Callable[[AzureConfig], Any] = _azure_credential
-    sleep: Callable[[float], None] = time.sleep
-    now: Callable[[], datetime] = _utcnow
+def _cli_report(report: MigrationReport) -> MigrationReport:
+    machines = tuple(
+        attrs.evolve(
+            m,
+            waiting=cli_voice(m.waiting) if m.waiting else m.waiting,
+            error=cli_voice(m.error) if m.error else m.error,
+        )
+        for m in report
+    )
+    return attrs.evolve(report, machines=machines)
 
 
 def environment() -> CliEnvironment:
-    """The environment the commands use (the real one; tests patch this function)."""
+    """The environment the commands use (tests may replace this function)."""
     return CliEnvironment()
 
 
@@ -102,6 +86,10 @@ def _config(args: argparse.Namespace) -> MigrationConfig:
     return config
 
 
+def _environment(config: MigrationConfig) -> CliEnvironment:
+    return environment().with_clock(config.simulated_clock)
+
+
 def _migration(
     config: MigrationConfig, env: CliEnvironment, installer: Any, *, progress: bool = False
 ) -> Migration:
@@ -110,6 +98,7 @@ def _migration(
     from ec2asr.migration.facade import Migration
 
     azure = config.azure
+    clock: dict[str, Any] = {"clock": env.monotonic} if env.monotonic is not None else {}
     asr = SiteRecoveryClient(
         env.azure_credential(azure),
         azure.subscription_id,
@@ -117,6 +106,7 @@ def _migration(
         vault=azure.vault,
         base_url=azure.base_url,
         sleep=env.sleep,
+        **clock,
     )
     return Migration(
         ec2=Ec2Discovery(env.aws_session(config.aws)),
@@ -135,6 +125,13 @@ def _migration(
         progress=progress,
         name=config.name,
     )
+
+
+def _installer(config: MigrationConfig, env: CliEnvironment, secret: Any = None) -> Any:
+    extra: dict[str, Any] = {"sleep": env.sleep}
+    if env.monotonic is not None:
+        extra["clock"] = env.monotonic
+    return config.installer.build(agent_config=secret, **extra)
 
 
 def _plan(config: MigrationConfig, migration: Migration) -> MigrationPlan:
@@ -162,20 +159,25 @@ def _check_recovery_plan(config: MigrationConfig, plan: MigrationPlan) -> None:
             raise InvalidInputError(f"{config.source}: recovery_plan: {exc}") from None
 
 
-def _print_report(report: MigrationReport, *, as_json: bool) -> int:
+def _print_report(report: MigrationReport, *, as_json: bool) -> MigrationReport:
+    report = _cli_report(report)
     print(report.to_json() if as_json else str(report))
-    return EXIT_MACHINES if report.failed or report.blocked else EXIT_OK
+    return report
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Discover, assess and plan; print the plan. Writes nothing."""
     config = _config(args)
-    env = environment()
+    if args.validate_only:
+        config.installer.read_agent_config()  # readable and not empty (never shown)
+        print(f"{args.config}: valid (checked against the JSON Schema and ec2asr's own rules)")
+        return ExitCode.OK
+    env = _environment(config)
     with _migration(config, env, config.installer.build()) as migration:
         plan = _plan(config, migration)
-    print(plan.to_json() if args.json else plan.explain())
+    print(plan.to_json() if args.json else cli_voice(plan.explain()))
     _check_recovery_plan(config, plan)
-    return EXIT_MACHINES if plan.blocked else EXIT_OK
+    return ExitCode.BLOCKED if plan.blocked else ExitCode.OK
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -185,8 +187,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if args.timeout is not None and args.timeout <= 0:
         raise InvalidInputError("--timeout must be a positive number of seconds")
     secret = config.installer.read_agent_config()  # a clear error before anything changes
-    env = environment()
-    installer = config.installer.build(agent_config=secret, sleep=env.sleep)
+    env = _environment(config)
+    installer = _installer(config, env, secret)
     with _migration(config, env, installer, progress=not args.no_progress) as migration:
         plan = _plan(config, migration)
         _check_recovery_plan(config, plan)
@@ -203,14 +205,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             discovery_timeout=config.discovery_timeout,
         )
-    status = _print_report(report, as_json=args.json)
-    ready = [
-        m
-        for m in report
-        if m.stage is Stage.TEST_CLEANED_UP
-        and m.status is MachineStatus.WAITING
-        and until > Stage.TEST_CLEANED_UP
-    ]
+    report = _print_report(report, as_json=args.json)
+    ready = [m for m in report if ready_for_cutover(m) and until > Stage.TEST_CLEANED_UP]
     people = [m for m in report if m.status is MachineStatus.WAITING and m not in ready]
     if people:
         print(
@@ -232,51 +228,78 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             "the sources and fail over.",
             file=sys.stderr,
         )
-    return status
+    return for_report(report, unfinished=unfinished)
+
+
+def _read_journal(
+    args: argparse.Namespace, *, events: bool = False
+) -> tuple[MigrationReport, list[dict[str, Any]]]:
+    location: Path | str
+    if args.journal:
+        location, now = args.journal, environment().now
+        schema = args.journal_schema or "ec2asr"
+    else:
+        config = load_config(args.config)
+        location, now = config.journal, _environment(config).now
+        schema = args.journal_schema or config.journal_schema
+    journal = _journal(location, schema, read_only=True)
+    if not journal.exists():
+        raise InvalidInputError(
+            f"there is no migration journal at {journal.location}: `migrate` creates it (check "
+            "--journal or the config's journal)"
+        )
+    with journal:
+        report = MigrationReport.from_records(journal.machines(), generated_at=now())
+        return report, journal.events() if events else []
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print the journal's report; needs no cloud access and no lock."""
     if args.events < 0:
         raise InvalidInputError("--events takes a number of events, 0 or more")
-    if args.journal:
-        location: Path | str = args.journal
-        schema = args.journal_schema or "ec2asr"
-    else:
-        config = load_config(args.config)
-        location, schema = config.journal, args.journal_schema or config.journal_schema
-    with _journal(location, schema, read_only=True) as journal:
-        report = MigrationReport.from_records(journal.machines(), generated_at=environment().now())
-        events = journal.events()[-args.events :] if args.events else []
-    status = _print_report(report, as_json=args.json)
-    if events and not args.json:
+    report, events = _read_journal(args, events=args.events > 0)
+    report = _print_report(report, as_json=args.json)
+    if args.events and not args.json:
         print()
-        for event in events:
+        for event in events[-args.events :]:
             who = f"{event['instance_id']}: " if event["instance_id"] else ""
-            print(f"{event['at']}  {event['kind']:<15} {who}{event['message']}")
-    return status
+            print(f"{event['at']}  {event['kind']:<15} {who}{cli_voice(event['message'])}")
+    return for_report(report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the migration's timeline as one self-contained HTML page (from the journal)."""
+    report, _ = _read_journal(args)
+    report = _cli_report(report)
+    out = Path(args.html)
+    try:
+        out.write_text(report.to_html(), encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"--html: cannot write {out}: {exc.strerror}") from None
+    print(f"wrote {out} ({report.summary()})")
+    return ExitCode.OK
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Before commit: undo cutovers (deallocate the VM, disable protection, start the source)."""
     config = _config(args)
-    env = environment()
+    env = _environment(config)
     with _migration(config, env, config.installer.build()) as migration:
         plan = _plan(config, migration)
         report = migration.rollback(plan, instance_ids=args.instance_id or None)
-    return _print_report(report, as_json=args.json)
+    return for_report(_print_report(report, as_json=args.json))
 
 
 def cmd_abort(args: argparse.Namespace) -> int:
     """Revoke every security-group rule this migration leased."""
     config = _config(args)
-    env = environment()
+    env = _environment(config)
     with _migration(config, env, config.installer.build()) as migration:
         revoked = migration.abort()
     for lease_id in revoked:
         print(f"revoked {lease_id}")
     print(f"{len(revoked)} leased rule(s) revoked; replication was left as it is")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _journal_options(parser: Any, text: str, *, group: Any = None) -> None:
@@ -307,7 +330,14 @@ def add_commands(sub: Any) -> None:
         parser.set_defaults(func=func)
         return parser
 
-    with_config("plan", "plan a migration (reads only; exit 3 when machines are blocked)", cmd_plan)
+    plan = with_config(
+        "plan", "plan a migration (reads only; exit 4 when machines are blocked)", cmd_plan
+    )
+    plan.add_argument(
+        "--validate-only",
+        action="store_true",
+        help="only check the config (JSON Schema and ec2asr's rules); no AWS or Azure access",
+    )
     migrate = with_config("migrate", "run (or resume) the migration", cmd_migrate)
     migrate.add_argument(
         "--until",
@@ -327,7 +357,7 @@ def add_commands(sub: Any) -> None:
         metavar="SECONDS",
         help="return after waiting this long (run again to carry on)",
     )
-    migrate.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    migrate.add_argument("--no-progress", action="store_true", help="no progress display")
     rollback = with_config(
         "rollback", "before commit: undo cutovers and start the sources again", cmd_rollback
     )
@@ -336,16 +366,23 @@ def add_commands(sub: Any) -> None:
     )
     with_config("abort", "revoke every security-group rule the migration leased", cmd_abort)
 
-    status = sub.add_parser(
-        "status",
-        help="the migration's report, read from its journal (no cloud access)",
-        description="The migration's report, read from its journal (no cloud access, no lock).",
-    )
-    where = status.add_mutually_exclusive_group(required=True)
-    where.add_argument("--config", metavar="FILE", help="the migration config (JSON)")
-    _journal_options(status, "the journal itself", group=where)
-    status.add_argument("--json", action="store_true", help="machine-readable output")
-    status.add_argument(
-        "--events", type=int, default=0, metavar="N", help="also print the last N events"
-    )
-    status.set_defaults(func=cmd_status)
+    for name, func, text in (
+        ("status", cmd_status, "the migration's report, read from its journal"),
+        ("report", cmd_report, "the migration's timeline as one HTML page, from its journal"),
+    ):
+        parser = sub.add_parser(
+            name, help=f"{text} (no cloud access)", description=f"{text} (no cloud, no lock)."
+        )
+        where = parser.add_mutually_exclusive_group(required=True)
+        where.add_argument("--config", metavar="FILE", help="the migration config (JSON)")
+        _journal_options(parser, "the journal itself", group=where)
+        parser.set_defaults(func=func)
+        if name == "status":
+            parser.add_argument("--json", action="store_true", help="machine-readable output")
+            parser.add_argument(
+                "--events", type=int, default=0, metavar="N", help="also print the last N events"
+            )
+        else:
+            parser.add_argument(
+                "--html", required=True, metavar="FILE", help="write the page to this file"
+            )

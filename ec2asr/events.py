@@ -130,8 +130,20 @@ class EventDispatcher:
         stage: str | None = None,
         data: Mapping[str, Any] | None = None,
         record: bool = True,
+        level: int | None = None,
     ) -> MigrationEvent:
-        """Build, log, record and dispatch one event; return it."""
+        """Build, log, record and dispatch one event; return it.
+
+        Args:
+            kind: What it reports.
+            message: A human sentence (never a secret).
+            instance_id: The machine concerned.
+            stage: The stage concerned.
+            data: Machine-readable facts.
+            record: Also write it to the journal's event log (progress ticks never are).
+            level: Log it at this level instead of the kind's usual one (an ASR warning that
+                ec2asr is about to act on goes to DEBUG).
+        """
         event = MigrationEvent(
             kind=kind,
             message=message,
@@ -140,7 +152,7 @@ class EventDispatcher:
             data=data,
             at=self._clock(),
         )
-        logger.log(_LEVELS[kind], "%s", event)
+        logger.log(_LEVELS[kind] if level is None else level, "%s", event)
         if record and self._sink is not None and kind is not EventKind.PROGRESS:
             self._sink.append_event(
                 kind=kind.value,

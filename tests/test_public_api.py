@@ -65,6 +65,7 @@ EXPECTED = {
     "MigrationEvent",
     "MigrationPlan",
     "MigrationReport",
+    "MigrationTimeline",
     "MobilityError",
     "MobilityInstaller",
     "NetworkInspector",

@@ -7,6 +7,7 @@ import pickle
 import pytest
 
 from ec2asr._secret import Secret
+from ec2asr.errors import InvalidInputError
 
 
 def test_secret_never_shows_its_value(caplog: pytest.LogCaptureFixture) -> None:
@@ -36,5 +37,31 @@ def test_secret_equality_and_truthiness() -> None:
     assert len({Secret("a"), Secret("a")}) == 1
     assert not Secret("")
     assert Secret("a")
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidInputError, match="not int ") as info:
         Secret(123)  # type: ignore[arg-type]
+    assert "123" not in str(info.value)
+    with pytest.raises(InvalidInputError, match="bytes"):
+        Secret(b"hunter2")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="label"):
+        Secret("x", label=5)  # type: ignore[arg-type]
+
+
+def test_a_secret_being_sent_is_masked_in_every_log_record(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from ec2asr._secret import sending
+
+    config = Secret('{"Otp": "Zq8nW6hc4DVKBUwq9U6PeQ3BS5kF"}', label="agent configuration")
+    sdk = logging.getLogger("botocore.endpoint.test")
+    with caplog.at_level(logging.DEBUG):
+        with sending(config) as value:
+            assert value == config.reveal()
+            # As botocore logs a request: the value JSON-encoded inside a bytes repr.
+            sdk.debug("params: %s", {"body": json.dumps({"Value": value}).encode()})
+            sdk.debug("token alone: %s", "Zq8nW6hc4DVKBUwq9U6PeQ3BS5kF")
+        sdk.debug("after: %s", "Zq8nW6hc4DVKBUwq9U6PeQ3BS5kF")
+    messages = [r.getMessage() for r in caplog.records]
+    assert "Zq8nW6hc" not in messages[0]
+    assert "**********" in messages[0]
+    assert messages[1] == "token alone: **********"
+    assert messages[2].endswith("Zq8nW6hc4DVKBUwq9U6PeQ3BS5kF")  # only while it is sent

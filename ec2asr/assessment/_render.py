@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from ec2asr._html import notebook_safe
+
 if TYPE_CHECKING:
     from ec2asr.assessment.report import ReadinessReport
 
@@ -83,9 +85,12 @@ def render_html(report: ReadinessReport) -> str:
             + "</li>"
             for f in m.findings
         )
-        cells = "".join(f"<td>{esc(value)}</td>" for value in row)
+        cells = "".join(
+            f'<td class="iid">{esc(value)}</td>' if i == 0 else f"<td>{esc(value)}</td>"
+            for i, value in enumerate(row)
+        )
         findings = f"<td><ul>{items}</ul></td>" if items else "<td></td>"
         out.append(f'<tr data-verdict="{esc(m.verdict.value)}">{cells}{findings}</tr>')
     out.append("</tbody>")
     out.append("</table>")
-    return "\n".join(out)
+    return notebook_safe("\n".join(out))

@@ -8,6 +8,7 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping
 
+from ec2asr._validate import shown
 from ec2asr.assessment._base import AssessmentContext
 from ec2asr.assessment.live import SupportedOs
 from ec2asr.assessment.matrix import SupportMatrix, load_support_matrix
@@ -54,10 +55,13 @@ def _machines(machines: Iterable[SourceMachine]) -> tuple[SourceMachine, ...]:
 def _ids(value: Iterable[str], name: str, known: set[str]) -> frozenset[str]:
     if isinstance(value, (str, bytes)):
         raise InvalidInputError(f"{name} takes an iterable of instance ids, not a single string")
-    ids = frozenset(value)
-    bad = sorted(repr(i) for i in ids if not isinstance(i, str))
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise InvalidInputError(f"{name} takes an iterable of instance ids, not {shown(value)}")
+    items = list(value)
+    bad = [shown(i) for i in items if not isinstance(i, str)]
     if bad:
-        raise InvalidInputError(f"{name} takes instance id strings; not: {', '.join(bad)}")
+        raise InvalidInputError(f"{name} takes instance id strings; not: {', '.join(bad[:10])}")
+    ids = frozenset(items)
     unknown = sorted(ids - known)
     if unknown:
         raise InvalidInputError(
@@ -88,9 +92,10 @@ def _churn(churn: Mapping[str, float], known: set[str]) -> dict[str, float]:
 
 
 def _supported_os(supported_os: Iterable[SupportedOs]) -> tuple[SupportedOs, ...]:
-    if isinstance(supported_os, (str, bytes, Mapping)):
+    if isinstance(supported_os, (str, bytes, Mapping)) or not isinstance(supported_os, Iterable):
         raise InvalidInputError(
-            "supported_os takes an iterable of SupportedOs (see supported_os_from_response)"
+            "supported_os takes an iterable of SupportedOs (see supported_os_from_response), "
+            f"not {shown(supported_os)}"
         )
     items = tuple(supported_os)
     wrong = sorted({type(s).__name__ for s in items if not isinstance(s, SupportedOs)})

@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from ec2asr._validate import shown
 from ec2asr.aws import _boto
 from ec2asr.aws.ostext import parse_os_text
 from ec2asr.errors import InvalidInputError
@@ -90,12 +91,15 @@ def _strings(name: str, values: Iterable[str] | None) -> tuple[str, ...] | None:
         return None
     if isinstance(values, (str, bytes)):
         raise InvalidInputError(f"{name} must be a list of strings, not one string: {values!r}")
-    result = tuple(dict.fromkeys(values))
+    if isinstance(values, Mapping) or not isinstance(values, Iterable):
+        raise InvalidInputError(f"{name} must be a list of strings, not {shown(values)}")
+    items = list(values)
+    for value in items:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInputError(f"{name} holds an empty or non-string value: {shown(value)}")
+    result = tuple(dict.fromkeys(items))
     if not result:
         raise InvalidInputError(f"{name} is empty; pass None to leave it out of the selection")
-    for value in result:
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidInputError(f"{name} holds an empty or non-string value: {value!r}")
     return result
 
 
@@ -114,9 +118,13 @@ def validate(
     ids = _strings("instance_ids", instance_ids)
     bad = [i for i in ids or () if not _INSTANCE_ID.match(i)]
     if bad:
-        raise InvalidInputError(f"not EC2 instance ids (expected i-<8 or 17 hex digits>): {bad}")
+        raise InvalidInputError(
+            f"not EC2 instance ids in instance_ids (expected i-<8 or 17 hex digits>): {bad}"
+        )
     if vpc_id is not None and (not isinstance(vpc_id, str) or not _VPC_ID.match(vpc_id)):
-        raise InvalidInputError(f"not a VPC id (expected vpc-<8 or 17 hex digits>): {vpc_id!r}")
+        raise InvalidInputError(
+            f"not a VPC id for vpc_id (expected vpc-<8 or 17 hex digits>): {shown(vpc_id)}"
+        )
     ips = _strings("private_ips", private_ips)
     for ip in ips or ():
         try:
@@ -126,7 +134,9 @@ def validate(
     tag_selector: dict[str, tuple[str, ...] | None] | None = None
     if tags is not None:
         if not isinstance(tags, Mapping) or not tags:
-            raise InvalidInputError("tags must be a non-empty mapping of tag key to value(s)")
+            raise InvalidInputError(
+                f"tags must be a non-empty mapping of tag key to value(s), not {shown(tags)}"
+            )
         tag_selector = {}
         for key, value in tags.items():
             if not isinstance(key, str) or not key.strip():
@@ -137,6 +147,10 @@ def validate(
                 tag_selector[key] = (value,)
             else:
                 tag_selector[key] = _strings(f"tags[{key!r}]", value)
+    if os_overrides is not None and not isinstance(os_overrides, Mapping):
+        raise InvalidInputError(
+            f"os_overrides must be a mapping of instance id to OS, not {shown(os_overrides)}"
+        )
     for instance_id, override in (os_overrides or {}).items():
         if not isinstance(instance_id, str) or not _INSTANCE_ID.match(instance_id):
             raise InvalidInputError(f"os_overrides key is not an instance id: {instance_id!r}")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ec2asr._validate import check_int, shown
 from ec2asr.aws import _boto
 from ec2asr.aws._machine import NOT_MANAGED_REASON, build_machine, ssm_status_from_boto
 from ec2asr.aws._selection import LIVE_STATES, TagSelector, validate
@@ -58,7 +59,9 @@ class Ec2Discovery:
         page_size: ``DescribeInstances`` page size, 5 to 1000.
 
     Raises:
-        InvalidInputError: ``page_size`` is out of range.
+        InvalidInputError: ``page_size`` is out of range, or an argument is not what it should
+            be (a session without ``client()``, a client of another service, a config that is
+            not a botocore ``Config``).
     """
 
     def __init__(
@@ -70,8 +73,19 @@ class Ec2Discovery:
         config: Config | None = None,
         page_size: int = 1000,
     ) -> None:
-        if not 5 <= page_size <= 1000:
-            raise InvalidInputError(f"page_size must be between 5 and 1000, not {page_size}")
+        check_int("page_size", page_size, minimum=5, maximum=1000)
+        if session is not None and not callable(getattr(session, "client", None)):
+            raise InvalidInputError(f"session must be a boto3.Session, not {shown(session)}")
+        for label, client, operation in (
+            ("ec2_client", ec2_client, "describe_instances"),
+            ("ssm_client", ssm_client, "describe_instance_information"),
+        ):
+            if client is not None and not callable(getattr(client, operation, None)):
+                raise InvalidInputError(
+                    f"{label} must be a boto3 {label[:3].upper()} client, not {shown(client)}"
+                )
+        if config is not None and not isinstance(config, Config):
+            raise InvalidInputError(f"config must be a botocore Config, not {shown(config)}")
         self._session = session
         self._ec2 = ec2_client
         self._ssm = ssm_client

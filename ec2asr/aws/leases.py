@@ -21,6 +21,7 @@ otherwise somebody else's identical rule already opens the path and nothing is l
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ec2asr._validate import shown
 from ec2asr.aws import _boto
 from ec2asr.aws._leasetypes import (
     ACTIVE,
@@ -87,8 +89,14 @@ class SecurityGroupLeases:
     """
 
     def __init__(self, ec2_client: Any, journal: Journal, *, namespace: str = "ec2asr") -> None:
-        if not namespace:
-            raise InvalidInputError("namespace must not be empty")
+        if not isinstance(namespace, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", namespace):
+            raise InvalidInputError(
+                f"namespace must be 1-64 letters, digits, '.', '_' or '-', not {shown(namespace)}"
+            )
+        if not callable(getattr(ec2_client, "authorize_security_group_ingress", None)):
+            raise InvalidInputError(
+                f"ec2_client must be a boto3 EC2 client, not {shown(ec2_client)}"
+            )
         self._ec2 = ec2_client
         self._journal = journal
         self._namespace = namespace

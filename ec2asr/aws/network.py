@@ -20,6 +20,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ec2asr._validate import check_bool, shown
 from ec2asr.aws import _boto
 from ec2asr.aws._netrules import NetworkAcl, NetworkAclEntry, PortRange
 from ec2asr.aws._paths import EPHEMERAL_PORTS, PUSH_PORTS, REPLICATION_PORTS
@@ -99,6 +100,10 @@ class NetworkInspector:
     """
 
     def __init__(self, ec2_client: Any) -> None:
+        if not callable(getattr(ec2_client, "describe_security_groups", None)):
+            raise InvalidInputError(
+                f"ec2_client must be a boto3 EC2 client, not {shown(ec2_client)}"
+            )
         self._ec2 = ec2_client
 
     def __repr__(self) -> str:
@@ -202,10 +207,25 @@ class NetworkInspector:
             Per machine, exactly which rules are missing.
 
         Raises:
-            InvalidInputError: ``appliance`` is not an IPv4 address.
+            InvalidInputError: ``appliance`` is not an IPv4 address, ``machines`` are not
+                SourceMachine objects, or a flag is not a bool.
             AwsPermissionError: A required ``ec2:Describe*`` action is refused.
             AwsError: Any other AWS failure.
         """
+        if isinstance(machines, (str, bytes, Mapping, SourceMachine)) or not isinstance(
+            machines, Iterable
+        ):
+            raise InvalidInputError(
+                f"machines must be a list of SourceMachine objects, not {shown(machines)}"
+            )
+        machines = list(machines)
+        wrong = [m for m in machines if not isinstance(m, SourceMachine)]
+        if wrong:
+            raise InvalidInputError(
+                f"machines must hold SourceMachine objects, not {shown(wrong[0])}"
+            )
+        check_bool("push", push)
+        check_bool("check_network_acls", check_network_acls)
         group_ids = {g for m in machines for g in m.security_group_ids}
         if isinstance(appliance, ApplianceNetwork):
             where = appliance

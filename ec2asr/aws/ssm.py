@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ec2asr._secret import Secret
+from ec2asr._secret import Secret, sending
 from ec2asr.aws import _boto
 from ec2asr.errors import AwsError, AwsPermissionError
 
@@ -102,7 +102,6 @@ class RunCommandApi:
         """
         params: dict[str, Any] = {
             "Name": name,
-            "Value": value.reveal(),
             "Type": "SecureString",
             "Overwrite": True,
             "Tier": "Intelligent-Tiering",
@@ -115,7 +114,8 @@ class RunCommandApi:
         # which may quote the value.
         code: str | None = None
         try:
-            self._client.put_parameter(**params)
+            with sending(value) as revealed:  # botocore's DEBUG log shows it masked
+                self._client.put_parameter(Value=revealed, **params)
             return
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code") or "error")

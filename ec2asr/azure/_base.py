@@ -12,6 +12,7 @@ from azure.core.rest import HttpRequest
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
+from ec2asr import _validate as v
 from ec2asr.azure._errors import translating
 from ec2asr.azure._pipeline import (
     ArmRateLimiter,
@@ -73,15 +74,28 @@ class ClientBase:
         vaults_client: Any = None,
         **sdk_kwargs: Any,
     ) -> None:
-        for label, value in (
-            ("subscription_id", subscription_id),
-            ("resource_group", resource_group),
-            ("vault", vault),
-        ):
-            if not isinstance(value, str) or not value.strip():
-                raise InvalidInputError(f"{label} must be a non-empty string")
+        v.check_subscription_id("subscription_id", subscription_id)
+        v.check_resource_group_name("resource_group", resource_group)
+        v.check_vault_name("vault", vault)
         if credential is None and client is None:
             raise InvalidInputError("a credential (or a ready SDK client) is required")
+        if credential is not None and not callable(getattr(credential, "get_token", None)):
+            raise InvalidInputError(
+                "credential must be an azure-identity TokenCredential (with get_token), "
+                f"not {v.shown(credential)}"
+            )
+        if base_url is not None and (
+            not isinstance(base_url, str) or not base_url.startswith(("https://", "http://"))
+        ):
+            raise InvalidInputError(f"base_url must be an http(s) URL, not {v.shown(base_url)}")
+        if rate_limiter is not None and not isinstance(rate_limiter, ArmRateLimiter):
+            raise InvalidInputError(
+                f"rate_limiter must be an ArmRateLimiter, not {v.shown(rate_limiter)}"
+            )
+        v.check_callable("sleep", sleep)
+        v.check_callable("clock", clock)
+        v.check_number("polling_interval", polling_interval, minimum=0)
+        v.check_int("retry_total", retry_total, minimum=0)
         self._credential = credential
         self.subscription_id = subscription_id
         self.resource_group = resource_group

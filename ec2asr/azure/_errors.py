@@ -27,7 +27,13 @@ from ec2asr.errors import (
     AzureThrottlingError,
 )
 
-__all__ = ["NOT_FOUND_CODES", "asr_error_details", "translate", "translating"]
+__all__ = [
+    "NOT_FOUND_CODES",
+    "answer_may_be_lost",
+    "asr_error_details",
+    "translate",
+    "translating",
+]
 
 T = TypeVar("T")
 
@@ -143,3 +149,11 @@ def call(what: str, fn: Callable[[], T]) -> T:
     """Call ``fn`` with azure-core errors translated."""
     with translating(what):
         return fn()
+
+
+def answer_may_be_lost(exc: Exception) -> bool:
+    """True when a write may have been accepted although no answer came back: the connection
+    broke (no status) or ARM answered 5xx. A 4xx (429 included) is a clear refusal."""
+    if not isinstance(exc, AzureError) or isinstance(exc, AsrJobError):
+        return False
+    return exc.status_code is None or exc.status_code >= 500

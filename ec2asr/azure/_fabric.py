@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
 from ec2asr.azure._base import ClientBase
-from ec2asr.azure._errors import translating
+from ec2asr.azure._errors import answer_may_be_lost, translating
 from ec2asr.azure.models import (
     ApplianceFabric,
     AppliancePeer,
@@ -25,6 +27,9 @@ from ec2asr.errors import (
 )
 from ec2asr.settings import ReplicationPolicy
 
+if TYPE_CHECKING:
+    from ec2asr.azure.items import AsrJob
+
 OFFAZURE_API_VERSION = "2023-06-06"
 """The ``Microsoft.OffAzure`` API version ec2asr reads discovered machines with."""
 
@@ -32,6 +37,20 @@ AZURE_CONTAINER = "Microsoft Azure"
 """ASR's name for the Azure side of an InMageRcm container mapping."""
 
 PROVIDER = "InMageRcm"
+
+
+POLICY_SCENARIOS = frozenset({"AddProtectionProfile"})
+MAPPING_SCENARIOS = frozenset({"ConfigureProtection"})
+_LOST_ANSWER_WINDOW = timedelta(days=1)
+T = TypeVar("T")
+
+
+class _JobReader(Protocol):
+    def list_jobs(
+        self, *, start_time: datetime | None = None, end_time: datetime | None = None
+    ) -> Iterator[AsrJob]: ...
+
+    def get_job(self, name: str) -> AsrJob: ...
 
 
 class FabricOperations(ClientBase):
@@ -262,14 +281,15 @@ class FabricOperations(ClientBase):
                 )
             )
         )
-        op = self._begin(
+        return self._create_once(
             f"create replication policy {policy.name}",
             lambda **kw: self.sdk.replication_policies.begin_create(
                 *self._rv, policy.name, body, **kw
             ),
             lambda: self.get_policy(policy.name),
+            scenarios=POLICY_SCENARIOS,
+            target_name=policy.name,
         )
-        return op.result()
 
     def _mapping_name(self, container_name: str, policy: AsrPolicy) -> str:
         return f"{container_name}-{policy.name}"[:80]
@@ -328,14 +348,15 @@ class FabricOperations(ClientBase):
                 )
 
         try:
-            op = self._begin(
+            return self._create_once(
                 f"map container {container_name} to policy {policy.name}",
                 lambda **kw: ops.begin_create(
                     *self._rv, fabric_name, container_name, mapping_name, body, **kw
                 ),
                 fetch,
+                scenarios=MAPPING_SCENARIOS,
+                target_name=container_name,
             )
-            return op.result()
         except AzureConflictError:
             # Someone mapped the container meanwhile (another host of the team, a person):
             # ASR answers the conflict; a mapping to this policy is what was wanted.
@@ -343,3 +364,47 @@ class FabricOperations(ClientBase):
                 if (existing.policy_id or "").lower() == policy.id.lower():
                     return existing
             raise
+
+    # -- a create whose answer was lost ---------------------------------------------------
+
+    def _create_once(
+        self,
+        what: str,
+        begin: Callable[..., Any],
+        fetch: Callable[[], T],
+        *,
+        scenarios: frozenset[str],
+        target_name: str,
+    ) -> T:
+        """Create a vault-level resource and wait for it. When the answer to the create was lost
+        (the connection broke after it was sent, or 5xx), ASR may be creating it anyway: the job
+        it started is found and waited for, and nothing is written a second time.
+
+        Raises:
+            AzureError: The create was refused, or failed and no job shows it was accepted.
+            AsrJobError: The create's job failed.
+        """
+        try:
+            op = self._begin(what, begin, fetch)
+        except AzureError as exc:
+            if not answer_may_be_lost(exc):
+                raise
+            jobs = cast("_JobReader", self)  # the client's PlanOperations reads jobs
+            since = datetime.now(timezone.utc) - _LOST_ANSWER_WINDOW
+            started = [
+                job
+                for job in jobs.list_jobs(start_time=since)
+                if job.scenario_name in scenarios
+                and job.target_object_name == target_name
+                and job.state not in ("Failed", "Cancelled")
+            ]
+            if not started:
+                raise
+            job = max(started, key=lambda j: j.start_time or since)
+            while not job.is_terminal:
+                self._sleep(max(1.0, self.polling_interval))
+                job = jobs.get_job(job.name)
+            if not job.succeeded:
+                raise job.to_error() from exc
+            return fetch()
+        return op.result()

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 import attrs
 from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ServiceResponseError
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy, SansIOHTTPPolicy
 
@@ -201,6 +202,10 @@ class ThrottleRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
     """azure-core's RetryPolicy, sleeping through an injectable ``sleep``.
 
     It honours ``Retry-After`` (ARM's 429s and ASR's 202s carry one) and retries 408/429/5xx.
+    A write (PUT/POST/PATCH/DELETE) whose connection broke after it was sent is **not** sent
+    again: Azure may have accepted it, and a second enable or failover is not the same as the
+    first. ec2asr finds out from ASR's jobs instead (see ``Runtime.issue``). Reads, and writes
+    that never left (the connection could not be made), are retried as azure-core does.
 
     Args:
         sleep: How to wait between attempts.
@@ -214,6 +219,17 @@ class ThrottleRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
         super().__init__(**kwargs)
         self._sleep_fn = sleep
         self.slept = 0.0
+
+    def increment(self, settings: dict[str, Any], response: Any = None, error: Any = None) -> bool:
+        """Count an attempt; False (give up) for a write whose answer was lost."""
+        request = getattr(response, "http_request", None)
+        if (
+            isinstance(error, ServiceResponseError)
+            and request is not None
+            and request.method.upper() not in ("GET", "HEAD", "OPTIONS")
+        ):
+            return False
+        return bool(super().increment(settings, response=response, error=error))
 
     def sleep(self, settings: dict[str, Any], transport: Any, response: Any = None) -> None:
         """Wait before the next attempt: ``Retry-After`` when given, else exponential backoff."""

@@ -39,5 +39,8 @@ class SiteRecoveryClient(FabricOperations, ProtectionOperations, PlanOperations,
         **sdk_kwargs: Passed to the SDK clients (``proxies``, ``connection_timeout``...).
 
     Raises:
-        InvalidInputError: An id or name is empty, or neither credential nor clients are given.
+        InvalidInputError: An argument has the wrong type or value (the subscription id is
+            not a GUID; the resource group or vault name breaks ARM's naming rules; the
+            credential has no ``get_token``; ``base_url`` is not an http(s) URL; a negative
+            polling interval or retry count), or neither credential nor clients are given.
     """

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ec2asr import _validate as v
 from ec2asr.errors import CutoverNotConfirmedError, InvalidInputError, InvalidStateError
+from ec2asr.migration._checks import check_plan, check_step_kwargs, string_ids
 from ec2asr.migration._runtime import FleetContext, RunOptions, Runtime
 from ec2asr.migration._workers import holding, refuse_if_held
 from ec2asr.migration.plan import MigrationPlan, RecoveryPlanSpec
@@ -39,18 +41,22 @@ class StepMethods:
 
     def install_agents(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
         """Install (or hand over) the Mobility agent. See :meth:`run` for ``kwargs``."""
+        check_step_kwargs("install_agents", kwargs, fixed=("until",))
         return self.run(plan, until=Stage.AGENT_INSTALLED, **kwargs)
 
     def enable_replication(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
         """Install agents if needed, wait for discovery, enable replication."""
+        check_step_kwargs("enable_replication", kwargs, fixed=("until",))
         return self.run(plan, until=Stage.REPLICATING, **kwargs)
 
     def wait_for_protection(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
         """Carry on until initial replication finished for every machine."""
+        check_step_kwargs("wait_for_protection", kwargs, fixed=("until",))
         return self.run(plan, until=Stage.PROTECTED, **kwargs)
 
     def test_migration(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
         """Test failover into the isolated network, then clean it up."""
+        check_step_kwargs("test_migration", kwargs, fixed=("until", "test_migration"))
         return self.run(plan, until=Stage.TEST_CLEANED_UP, test_migration=True, **kwargs)
 
     def cutover(
@@ -66,6 +72,7 @@ class StepMethods:
         Raises:
             CutoverNotConfirmedError: Without ``confirm_cutover=True``.
         """
+        check_step_kwargs("cutover", kwargs, fixed=("until", "only_from", "confirm_cutover"))
         _check_confirmation(confirm_cutover)
         if confirm_cutover is not True:
             raise CutoverNotConfirmedError(
@@ -83,12 +90,14 @@ class StepMethods:
 
     def commit(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
         """Commit the failover of machines that failed over (no rollback afterwards)."""
+        check_step_kwargs("commit", kwargs, fixed=("until", "only_from", "confirm_cutover"))
         return self.run(
             plan, until=Stage.COMMITTED, confirm_cutover=True, only_from=Stage.FAILED_OVER, **kwargs
         )
 
     def complete(self, plan: MigrationPlan, **kwargs: Any) -> MigrationReport:
         """Complete the migration of committed machines (revoke leases, tag the sources)."""
+        check_step_kwargs("complete", kwargs, fixed=("until", "only_from", "confirm_cutover"))
         return self.run(
             plan, until=Stage.COMPLETED, confirm_cutover=True, only_from=Stage.COMMITTED, **kwargs
         )
@@ -120,12 +129,16 @@ class StepMethods:
         """
         from ec2asr.migration._rollback import check_request, rollback
 
-        if not isinstance(plan, MigrationPlan):
-            raise InvalidInputError(f"plan must be a MigrationPlan, not {type(plan).__name__}")
-        if isinstance(instance_ids, str):
-            raise InvalidInputError("instance_ids must be a list of instance ids, not one string")
+        plan = check_plan(self, plan, method="rollback")
+        if instance_ids is not None:
+            instance_ids = string_ids("instance_ids", instance_ids, plan)
+            unknown = set(instance_ids) - {p.instance_id for p in plan}
+            if unknown:
+                raise InvalidStateError(f"not in the plan: {', '.join(sorted(unknown))}")
         self.journal.open()
         records = check_request(self.journal, plan, instance_ids)  # refuse before any write
+        if not records:
+            return self.status()  # nothing to roll back: nothing is prepared either
         with holding(self.journal, [r.instance_id for r in records], "roll back"):
             fleet = self.prepare(plan)
             rt = self._runtime(RunOptions(until=Stage.COMPLETED), fleet, total=len(plan))
@@ -147,9 +160,14 @@ class StepMethods:
         """
         from ec2asr.migration._rollback import change_point
 
+        plan = check_plan(self, plan, method="change_recovery_point")
+        (instance_id,) = string_ids("instance_id", [instance_id], plan)
+        if instance_id not in {p.instance_id for p in plan}:
+            raise InvalidStateError(f"not in the plan: {instance_id}")
         if not isinstance(recovery_point_id, str) or "/recoveryPoints/" not in recovery_point_id:
             raise InvalidInputError(
-                f"recovery_point_id must be a recovery point's ARM id, not {recovery_point_id!r}"
+                "recovery_point_id must be a recovery point's ARM id, "
+                f"not {v.shown(recovery_point_id)}"
             )
         self.journal.open()
         record = self.journal.machine(instance_id)

@@ -5,19 +5,24 @@ Each read is one (paginated) call for the whole fleet, made only when some machi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from ec2asr.azure.items import ProtectedItem
 from ec2asr.azure.jobs import TrackedOperation
 from ec2asr.azure.models import DiscoveredMachine
-from ec2asr.errors import Ec2AsrError, MobilityError
+from ec2asr.errors import AsrJobError, Ec2AsrError, MobilityError
 from ec2asr.events import EventKind
 from ec2asr.migration._runtime import Live, Runtime
+from ec2asr.migration._unconfirmed import TRANSIENT_JOB_ERRORS
 from ec2asr.migration.stages import MachineStatus, Stage
 from ec2asr.models import SourceMachine
 
 MAX_FAILED_SWEEPS = 10
 """Consecutive failed observation sweeps after which a run gives up (resumable)."""
+
+MAX_JOB_RESTARTS = 3
+"""Restarts of a job that failed transiently, per machine and step, before the machine fails."""
 
 ITEM_STAGES = (
     Stage.REPLICATING,
@@ -29,7 +34,7 @@ ITEM_STAGES = (
     Stage.COMMITTED,
 )
 
-_DONE_STAGE = {
+DONE_STAGE: dict[str, tuple[Stage, str]] = {
     "enable-replication": (Stage.REPLICATING, "replication enabled; initial replication runs"),
     "test-failover": (Stage.TEST_MIGRATED, "test migration succeeded"),
     "test-failover-cleanup": (Stage.TEST_CLEANED_UP, "test migration cleaned up"),
@@ -94,7 +99,8 @@ def finish_operation(rt: Runtime, live: Live, op: TrackedOperation) -> None:
         )
     rt.update(live, data={"inflight": None, "attempts": {}})
     if error is not None:
-        rt.fail(live, error, step=op.step)
+        if not _restart_transient(rt, live, op, error):
+            rt.fail(live, error, step=op.step)
         return
     if op.step == "complete-migration":
         vm_id = live.item.azure_vm_id if live.item is not None else None
@@ -110,8 +116,31 @@ def finish_operation(rt: Runtime, live: Live, op: TrackedOperation) -> None:
     if op.step == "change-recovery-point":
         rt.update(live, status=MachineStatus.PENDING, data={"failover_point_checked": None})
         return
-    stage, message = _DONE_STAGE[op.step]
+    stage, message = DONE_STAGE[op.step]
     rt.reach(live, stage, message, **({"job_" + op.step.replace("-", "_"): op.job_name}))
+
+
+def _restart_transient(rt: Runtime, live: Live, op: TrackedOperation, error: AsrJobError) -> bool:
+    """Restart a job that failed with ASR's transient internal error (ASR recommends retrying
+    the last action), at most ``MAX_JOB_RESTARTS`` times per step; True when restarted."""
+    if error.error_code not in TRANSIENT_JOB_ERRORS or not op.job_name:
+        return False
+    restarts = dict(live.data.get("job_restarts") or {})
+    done = int(restarts.get(op.step, 0))
+    if done >= MAX_JOB_RESTARTS:
+        return False
+    restarts[op.step] = done + 1
+    rt.update(live, data={"job_restarts": restarts})
+    rt.events.emit(
+        EventKind.WARNING,
+        f"{op.step}: ASR job {op.job_name} failed with a transient error ({error.error_code}); "
+        f"restarting it (restart {done + 1} of at most {MAX_JOB_RESTARTS})",
+        instance_id=live.iid,
+        stage=live.stage.value,
+    )
+    job = op.job_name
+    rt.issue(live, op.step, lambda: rt.asr.begin_restart_job(job), detail={"restart_of": job})
+    return True
 
 
 def replication_progress(rt: Runtime, live: Live, item: ProtectedItem) -> None:
@@ -119,17 +148,17 @@ def replication_progress(rt: Runtime, live: Live, item: ProtectedItem) -> None:
     warned = set(live.data.get("health_warned") or ())
     fresh = [h for h in item.health_errors if (h.code or h.message) not in warned]
     for issue in fresh:
+        text = f"replication health: {issue.message}" + (
+            f" Recommended action: {issue.recommended_action}" if issue.recommended_action else ""
+        )
+        acted_on = _acted_on(rt, issue.code)
         rt.events.emit(
-            EventKind.WARNING,
-            f"replication health: {issue.message}"
-            + (
-                f" Recommended action: {issue.recommended_action}"
-                if issue.recommended_action
-                else ""
-            ),
+            EventKind.INFO if acted_on else EventKind.WARNING,
+            f"{text} ({acted_on})" if acted_on else text,
             instance_id=live.iid,
             stage=live.stage.value,
             data={"code": issue.code},
+            level=logging.DEBUG if acted_on else None,
         )
     if fresh:
         rt.update(
@@ -148,6 +177,21 @@ def replication_progress(rt: Runtime, live: Live, item: ProtectedItem) -> None:
             stage=live.stage.value,
             data={"percent": percent, "rpo_seconds": item.last_rpo_seconds},
         )
+
+
+NO_TEST_FAILOVER = "161011"
+"""ASR's health warning while no test failover succeeded on a protected machine."""
+
+
+def _acted_on(rt: Runtime, code: str | None) -> str | None:
+    """What ec2asr does next about an ASR health warning (None: nothing, the user should know).
+
+    Such a warning is logged at DEBUG only: it would otherwise read as a problem right before
+    ec2asr fixes it.
+    """
+    if code == NO_TEST_FAILOVER and rt.options.test_migration:
+        return "ec2asr runs a test migration next"
+    return None
 
 
 def match_machine(

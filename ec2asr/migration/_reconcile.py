@@ -20,8 +20,10 @@ from datetime import datetime, timezone
 from ec2asr.azure.jobs import SCENARIOS
 from ec2asr.errors import Ec2AsrError
 from ec2asr.events import EventKind
+from ec2asr.migration._observe import DONE_STAGE
 from ec2asr.migration._runtime import Live, Runtime
 from ec2asr.migration.journal import StepRecord
+from ec2asr.migration.records import StepState
 from ec2asr.migration.stages import MachineStatus, Stage
 
 ASR_STEPS = frozenset(SCENARIOS)
@@ -54,11 +56,14 @@ def reconcile(rt: Runtime, lives: Sequence[Live]) -> None:
         live.item = items.get(live.iid)
         for step in open_steps[live.iid]:
             _settle_step(rt, live, step, jobs)
+        _settle_recorded(rt, live)
         _settle_stage(rt, live)
 
 
 def _settle_step(rt: Runtime, live: Live, step: StepRecord, jobs: list | None) -> None:  # type: ignore[type-arg]
     if step.step in ASR_STEPS:
+        if live.data.get("unconfirmed"):
+            rt.update(live, data={"unconfirmed": None})  # settled here, from ASR's jobs
         aliases = live.item.aliases if live.item is not None else frozenset({live.iid})
         job_name = step.job_name
         if job_name is None and jobs is not None and step.started_at is not None:
@@ -108,6 +113,31 @@ def _settle_step(rt: Runtime, live: Live, step: StepRecord, jobs: list | None) -
         return
     # install-agent, lease-egress, finish: idempotent, run again.
     rt.journal.end_step(step.id, succeeded=False, abandoned=True, error="interrupted; will re-run")
+
+
+def _settle_recorded(rt: Runtime, live: Live) -> None:
+    """Finish what the journal recorded but did not act on: a job's success and the stage it
+    leads to are two journal writes, and a crash between them leaves the step succeeded and the
+    stage behind. The machine's newest ended step tells (older ones may predate a rollback)."""
+    if live.op_key is not None:
+        return
+    ended = [s for s in rt.journal.steps(live.iid) if not s.is_open]
+    if not ended or ended[-1].state != StepState.SUCCEEDED:
+        return
+    last = ended[-1]
+    if last.step == "complete-migration":
+        if live.stage is Stage.COMMITTED and not live.data.get("migration_completed"):
+            vm_id = live.item.azure_vm_id if live.item is not None else None
+            rt.update(live, data={"migration_completed": True, "azure_vm_id": vm_id})
+        return
+    done = DONE_STAGE.get(last.step)
+    if done is not None and live.stage < done[0]:
+        rt.reach(
+            live,
+            done[0],
+            f"{done[1]} (the journal recorded its job {last.job_name} succeeded)",
+            **{"job_" + last.step.replace("-", "_"): last.job_name},
+        )
 
 
 def _settle_stage(rt: Runtime, live: Live) -> None:

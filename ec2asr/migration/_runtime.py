@@ -30,6 +30,7 @@ from ec2asr.errors import (
     MobilityError,
 )
 from ec2asr.events import EventDispatcher, EventKind
+from ec2asr.migration import _unconfirmed
 from ec2asr.migration.journal import Journal, MachineRecord
 from ec2asr.migration.plan import MachinePlan, RecoveryPlanSpec
 from ec2asr.migration.stages import MachineStatus, Stage
@@ -264,7 +265,14 @@ class Runtime:
         detail: Mapping[str, Any] | None = None,
         aliases: frozenset[str] = frozenset(),
     ) -> bool:
-        """Issue one ASR write for a machine, write-ahead; True when it was accepted."""
+        """Issue one ASR write for a machine, write-ahead; True when it was accepted.
+
+        A write whose answer was lost is never sent again blindly: ASR's jobs say whether it
+        was accepted (see :mod:`ec2asr.migration._unconfirmed`).
+        """
+        settled = self._settle_unconfirmed(live, step, aliases)
+        if settled is not None:
+            return settled
         record = self.journal.begin_step(live.iid, step, detail=detail)
         self.events.emit(
             EventKind.STEP_STARTED,
@@ -276,6 +284,12 @@ class Runtime:
         try:
             op = begin()
         except Ec2AsrError as exc:
+            if _unconfirmed.outcome_unknown(exc):
+                self.update(live, data={"unconfirmed": {"step": step, "step_id": record.id}})
+                settled = self._settle_unconfirmed(live, step, aliases, error=exc)
+                if settled is not None:
+                    return settled
+                return False  # ASR cannot tell yet: the next attempt asks again first
             self.journal.end_step(record.id, succeeded=False, error=str(exc))
             if is_transient(exc):
                 self.transient(live, exc, step=step)
@@ -289,6 +303,57 @@ class Runtime:
             continuation_token=op.continuation_token,
         )
         self.follow(live, step, job_name=op.job_name, step_id=record.id, op=op, aliases=aliases)
+        return True
+
+    def _settle_unconfirmed(
+        self,
+        live: Live,
+        step: str,
+        aliases: frozenset[str],
+        *,
+        error: Ec2AsrError | None = None,
+    ) -> bool | None:
+        """Settle a write of ``step`` whose answer was lost: True when ASR accepted it (its job
+        is followed now), None when it did not (the write may be issued), False when ASR's
+        jobs cannot be read (ask again next time)."""
+        pending = live.data.get("unconfirmed") or {}
+        if pending.get("step") != step:
+            return None
+        step_id = int(pending["step_id"])
+        record = next((s for s in self.journal.steps(live.iid) if s.id == step_id), None)
+        since = record.started_at if record is not None and record.started_at else self.now()
+        try:
+            job = _unconfirmed.accepted_job(self, live, step, since)
+        except Ec2AsrError as exc:
+            self.update(live, status=MachineStatus.PENDING)
+            self.events.emit(
+                EventKind.WARNING,
+                f"{step}: Azure's answer was lost and its jobs cannot be read yet ({exc}); "
+                "asking again before anything is sent",
+                instance_id=live.iid,
+                stage=live.stage.value,
+            )
+            return False
+        self.update(live, data={"unconfirmed": None})
+        if job is None:
+            self.journal.end_step(
+                step_id,
+                succeeded=False,
+                abandoned=True,
+                error=f"never reached Azure ({error})" if error else "never reached Azure",
+            )
+            if error is not None:
+                self.transient(live, error, step=step)
+                return False
+            return None
+        self.journal.step_accepted(step_id, job_name=job)
+        self.events.emit(
+            EventKind.INFO,
+            f"{step}: Azure's answer was lost, but ASR accepted it (job {job}): following it",
+            instance_id=live.iid,
+            stage=live.stage.value,
+        )
+        self.follow(live, step, job_name=job, step_id=step_id, issued_at=since, aliases=aliases)
         return True
 
     def follow(

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from ec2asr._validate import shown
 from ec2asr.aws.discovery import Ec2Discovery
 from ec2asr.aws.instances import InstanceControl
 from ec2asr.aws.leases import SecurityGroupLeases
@@ -25,10 +26,11 @@ from ec2asr.errors import (
     MachineClaimedError,
 )
 from ec2asr.events import EventDispatcher, EventKind, MigrationEvent
-from ec2asr.migration import _recovery_plan
+from ec2asr.migration import _checks, _recovery_plan
 from ec2asr.migration._facade_steps import StepMethods, _check_confirmation
 from ec2asr.migration._observe import observe
 from ec2asr.migration._planning import appliance_summary, build_plan
+from ec2asr.migration._preparation import prepare_fleet
 from ec2asr.migration._runtime import FleetContext, Live, RunOptions, Runtime
 from ec2asr.migration._steps import act
 from ec2asr.migration._workers import Crew, team_installer
@@ -41,7 +43,7 @@ from ec2asr.migration.plan import (
 from ec2asr.migration.progress import ProgressBar
 from ec2asr.migration.report import MigrationReport
 from ec2asr.migration.stages import MachineStatus, Stage
-from ec2asr.mobility.base import ApplianceEndpoint, MobilityInstaller
+from ec2asr.mobility.base import MobilityInstaller
 from ec2asr.models import SourceMachine
 from ec2asr.settings import ReplicationPolicy, TargetSettings
 
@@ -111,21 +113,32 @@ class Migration(StepMethods):
         )
         for label, value, kind in checks:
             if not isinstance(value, kind):
-                raise InvalidInputError(
-                    f"{label} must be a {kind.__name__}, got {type(value).__name__}"
-                )
+                raise InvalidInputError(f"{label} must be a {kind.__name__}, not {shown(value)}")
         if not isinstance(installer, MobilityInstaller):
-            raise InvalidInputError("installer must have an install(machines, context) method")
-        if concurrency < 1:
-            raise InvalidInputError("concurrency must be at least 1")
-        if poll_interval < 0:
-            raise InvalidInputError("poll_interval must not be negative")
+            raise InvalidInputError(
+                "installer must have an install(machines, context) method (PushInstall, "
+                f"ManualInstall or your own), not {shown(installer)}"
+            )
+        _checks.check_init(
+            journal=journal,
+            appliance=appliance,
+            vault_location=vault_location,
+            manage_security_groups=manage_security_groups,
+            concurrency=concurrency,
+            poll_interval=poll_interval,
+            sleep=sleep,
+            now=now,
+            on_event=on_event,
+            progress=progress,
+            name=name,
+        )
         self.ec2 = ec2
         self.asr = asr
         self.installer = installer
         self.target = target
         self.policy = policy
-        self.journal = journal if isinstance(journal, Journal) else Journal(journal)
+        # The journal keeps time on the migration's clock (the one Azure's jobs are compared with).
+        self.journal = journal if isinstance(journal, Journal) else Journal(journal, clock=now)
         self.appliance = appliance
         self.vault_location = vault_location
         self.manage_security_groups = manage_security_groups
@@ -173,13 +186,21 @@ class Migration(StepMethods):
     ) -> MigrationPlan:
         """Plan the migration of ``machines``: readiness, connectivity, targets, capacity.
 
-        Writes nothing anywhere (it reads EC2 and the vault).
+        Writes nothing anywhere (it reads EC2 and the vault). Everything that can be checked
+        without writing is checked here: the arguments, the machines' region, the installer's
+        own preflight (a missing agent configuration file), the targets (names, sizes, tags),
+        the recovery plan's groups.
 
         Raises:
-            InvalidInputError: Bad machines or options.
+            InvalidInputError: Bad machines or options: not SourceMachine objects, one listed
+                twice, a machine of another region than the EC2 client, an installer that
+                cannot run, a target or recovery plan that does not fit the machines.
             AzureError: The vault or appliance cannot be read.
             AwsError: EC2 cannot be read.
         """
+        machines = _checks.check_machines(self, machines)
+        _checks.check_plan_options(test_migration=test_migration, recovery_plan=recovery_plan)
+        _checks.preflight_installer(self.installer)
         return build_plan(
             self,
             machines,
@@ -208,30 +229,27 @@ class Migration(StepMethods):
 
     # -- running -----------------------------------------------------------------------------
 
-    def _prepare_fleet(self, endpoint: ApplianceEndpoint, fabric: Any) -> FleetContext:
-        # Workers of a team prepare one at a time; the others then find everything in place.
-        with self.journal.fleet_lock(sleep=self._sleep):
-            if self.vault_location:
-                self.asr.ensure_vault(self.vault_location)
-            container = self.asr.get_protection_container(fabric.name)
-            policy = self.asr.ensure_policy(self.policy)
-            self.asr.ensure_container_mapping(fabric.name, container, policy)
-        self.journal.set_meta("fabric", fabric.name)
-        self.journal.set_meta("container", container)
-        self.journal.set_meta("policy_id", policy.id)
-        return FleetContext(fabric=fabric, container=container, policy=policy, appliance=endpoint)
-
     def prepare(self, plan: MigrationPlan) -> FleetContext:
         """Vault, appliance, policy and container mapping; record the machines in the journal.
 
         Raises:
             AzureConflictError: A same-named policy exists with other settings.
             AzureError: Azure refused or failed a request.
+            InvalidInputError: ``plan`` is not a MigrationPlan of this migration's region.
             JournalLockedError: Another process drives this journal.
         """
+        plan = _checks.check_plan(self, plan, method="prepare")
         self.journal.open()
         _summary, endpoint, fabric = appliance_summary(self.asr, self.appliance)
-        self._fleet = self._prepare_fleet(endpoint, fabric)
+        self._fleet = prepare_fleet(
+            self.asr,
+            self.journal,
+            self.policy,
+            endpoint,
+            fabric,
+            vault_location=self.vault_location,
+            sleep=self._sleep,
+        )
         for machine_plan in plan:
             try:
                 self._record(machine_plan)
@@ -304,17 +322,17 @@ class Migration(StepMethods):
             JournalLockedError: Another process drives this journal.
             AzureError: Fleet-wide preparation failed (per-machine failures are recorded instead).
         """
+        plan = _checks.check_plan(self, plan)
         _check_confirmation(confirm_cutover)
-        for label, value in (
-            ("discovery_timeout", discovery_timeout),
-            ("drain_timeout", drain_timeout),
-        ):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise InvalidInputError(
-                    f"{label} must be a positive number of seconds, not {value!r}"
-                )
-        if not isinstance(until, Stage):
-            raise InvalidInputError("until must be a Stage")
+        _checks.check_run(
+            until=until,
+            test_migration=test_migration,
+            recovery_plan=recovery_plan,
+            timeout=timeout,
+            discovery_timeout=discovery_timeout,
+            drain_timeout=drain_timeout,
+            only_from=only_from,
+        )
         if test_migration and until > Stage.PROTECTED and not self.target.test_network_id:
             raise InvalidInputError(
                 "a test migration needs TargetSettings.test_network_id; pass test_migration=False "
@@ -323,6 +341,7 @@ class Migration(StepMethods):
         members = [p for p in plan if p.migrates]
         if recovery_plan is not None:
             _recovery_plan.validate(recovery_plan, [p.instance_id for p in members])
+        _checks.preflight_installer(self.installer)
         fleet = self.prepare(plan)
         options = RunOptions(
             until=until,
@@ -335,8 +354,11 @@ class Migration(StepMethods):
         )
         rt = self._runtime(options, fleet, total=len(members))
         crew = Crew(self.journal, rt, plan, only_from=only_from)
+        bar = self._progress_bar
         try:
-            lives = crew.start()
+            lives = crew.start()  # this worker's machines, reconciled with AWS and Azure
+            if bar is not None:
+                bar.seed((x.iid, x.stage, x.status, x.data.get("percent")) for x in lives)
             cutover = (
                 _recovery_plan.PlanCutover(rt, lives)
                 if recovery_plan is not None and lives
@@ -345,8 +367,8 @@ class Migration(StepMethods):
             self._loop(rt, lives, cutover, crew)
         finally:
             crew.stop()
-        if self._progress_bar is not None:
-            self._progress_bar.close()
+            if bar is not None:
+                bar.close()  # also when the run raises: the terminal gets its streams back
         return self.status()
 
     _progress_bar: ProgressBar | None = None
@@ -355,7 +377,9 @@ class Migration(StepMethods):
         callbacks: list[Callable[[MigrationEvent], None]] = list(self._callbacks)
         self._progress_bar = None
         if self._progress:
-            self._progress_bar = ProgressBar(total)
+            self._progress_bar = ProgressBar(
+                total, until=options.until, confirm_cutover=options.confirm_cutover
+            )
             callbacks.append(self._progress_bar)
         events = EventDispatcher(callbacks, sink=self.journal, clock=self._now)
         tracker = JobTracker(

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import attrs
 
+from ec2asr._validate import shown, string_list
 from ec2asr.assessment import MachineReadiness, Verdict
+from ec2asr.errors import InvalidInputError
 from ec2asr.migration.targets import MachineTarget
 from ec2asr.models import SourceMachine
 
 __all__ = ["ApplianceSummary", "MachinePlan", "MigrationPlan", "RecoveryPlanSpec"]
+
+_PLAN_NAME = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
 
 
 @attrs.frozen
@@ -44,7 +49,13 @@ class ApplianceSummary:
 
 
 def _groups(value: Sequence[Sequence[str]] | None) -> tuple[tuple[str, ...], ...] | None:
-    return None if value is None else tuple(tuple(group) for group in value)
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidInputError(
+            f"groups must be a list of boot groups (lists of instance ids), not {shown(value)}"
+        )
+    return tuple(string_list("groups: a boot group", group, item="instance id") for group in value)
 
 
 @attrs.frozen
@@ -55,10 +66,20 @@ class RecoveryPlanSpec:
         name: The recovery plan's name (suffixed ``-2``, ``-3`` ... past 100 machines).
         groups: Boot groups of instance ids, started in order; None puts every machine of the
             run into one group.
+
+    Raises:
+        InvalidInputError: The name is not 1-60 letters, digits, ``-`` or ``_``, or ``groups``
+            is not a list of lists of instance ids.
     """
 
     name: str = "ec2asr-cutover"
     groups: tuple[tuple[str, ...], ...] | None = attrs.field(default=None, converter=_groups)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _PLAN_NAME.match(self.name):
+            raise InvalidInputError(
+                f"invalid recovery plan name {shown(self.name)} (1-60 letters, digits, '-' or '_')"
+            )
 
 
 @attrs.frozen
@@ -182,7 +203,10 @@ class MigrationPlan:
                 f", licence {t.license_type}"
             )
             lines.extend(f"  blocker: {b}" for b in plan.blockers)
-            lines.extend(f"  network: {c}" for c in plan.connectivity)
+            # A missing rule is a blocker ("network: ...") or a lease note ("will lease: ...");
+            # only one not already said that way gets a line of its own.
+            said = " ".join((*plan.blockers, *plan.notes))
+            lines.extend(f"  network: {c}" for c in plan.connectivity if c not in said)
             lines.extend(f"  note: {n}" for n in plan.notes)
             if plan.migrates:
                 lines.append("  steps: " + " -> ".join(plan.steps))
@@ -209,27 +233,36 @@ class MigrationPlan:
         return json.dumps(self.to_dict(), indent=indent)
 
     def _repr_html_(self) -> str:
-        rows = []
-        for plan in self.machines:
+        from ec2asr._html import notebook_safe
+
+        def row(plan: MachinePlan) -> str:
             m, t = plan.machine, plan.target
-            why = (
-                "<br>".join(html.escape(b) for b in plan.blockers + plan.connectivity) or "&ndash;"
-            )
-            colour = "#2e7d32" if plan.migrates else "#c62828"
-            rows.append(
-                "<tr>"
-                f"<td>{html.escape(m.instance_id)}</td><td>{html.escape(m.name or '')}</td>"
+            said = " ".join(plan.blockers)
+            reasons = [*plan.blockers, *(c for c in plan.connectivity if c not in said)]
+            why = "<br>".join(html.escape(r) for r in reasons) or "&ndash;"
+            return (
+                f'<tr data-instance-id="{html.escape(m.instance_id)}">'
+                f'<td class="iid">{html.escape(m.instance_id)}</td>'
+                f"<td>{html.escape(m.name or '')}</td>"
                 f"<td>{html.escape(plan.readiness.verdict.value)}</td>"
-                f"<td style='color:{colour}'>{'migrates' if plan.migrates else 'blocked'}</td>"
                 f"<td>{html.escape(t.vm_name)}</td><td>{html.escape(t.vm_size)}</td>"
-                f"<td>{html.escape(t.disk_type)}</td><td>{why}</td>"
-                "</tr>"
+                f"<td>{html.escape(t.disk_type)}</td><td>{why}</td></tr>"
             )
+
         head = (
-            "<tr><th>Instance</th><th>Name</th><th>Readiness</th><th>Plan</th><th>Azure VM</th>"
-            "<th>Size</th><th>Disks</th><th>Blockers</th></tr>"
+            "<thead><tr><th>Instance</th><th>Name</th><th>Readiness</th><th>Azure VM</th>"
+            "<th>Size</th><th>Disks</th><th>Network / blockers</th></tr></thead>"
         )
-        return f"<p>{html.escape(self.summary())}</p><table>{head}{''.join(rows)}</table>"
+        parts = [f"<p>{html.escape(self.summary())}</p>"]
+        migrating = [p for p in self.machines if p.migrates]
+        if migrating:
+            rows = "".join(row(p) for p in migrating)
+            parts.append(f'<table class="migrates">{head}<tbody>{rows}</tbody></table>')
+        if self.blocked:
+            rows = "".join(row(p) for p in self.blocked)
+            parts.append(f'<h2 id="blocked">Not migrated: {len(self.blocked)} blocked</h2>')
+            parts.append(f'<table class="blocked">{head}<tbody>{rows}</tbody></table>')
+        return notebook_safe("".join(parts))
 
 
 def steps_for(

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import html
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ec2asr.migration.journal import MachineRecord
 from ec2asr.migration.stages import MachineStatus, Stage
+
+if TYPE_CHECKING:
+    from ec2asr.migration.timeline import MigrationTimeline
 
 __all__ = ["MachineReport", "MigrationReport"]
 
@@ -37,6 +39,11 @@ class MachineReport:
         azure_vm_id: The Azure VM's ARM id, once known.
         error: The last permanent error (class name and message), if any.
         waiting: What it waits for, if anything.
+        target_vm_name: The Azure VM's name, as planned.
+        initial_replication_percent: Initial replication's last reported progress, 0 to 100.
+        stop_requested_at: When ec2asr asked EC2 to stop the source for cutover (UTC).
+        failover_recovery_point_time: The time of the recovery point it failed over to.
+        blockers: Why it is not migrated (blocked machines).
     """
 
     instance_id: str
@@ -52,6 +59,10 @@ class MachineReport:
     error: str | None = None
     waiting: str | None = None
     target_vm_name: str | None = None
+    initial_replication_percent: float | None = None
+    stop_requested_at: datetime | None = None
+    failover_recovery_point_time: datetime | None = None
+    blockers: tuple[str, ...] = ()
 
     @classmethod
     def from_record(cls, record: MachineRecord) -> MachineReport:
@@ -83,6 +94,10 @@ class MachineReport:
             error=error,
             waiting=waiting,
             target_vm_name=target.get("vm_name") if isinstance(target, dict) else None,
+            initial_replication_percent=_number(data.get("percent")),
+            stop_requested_at=_time(data.get("stop_requested_at")),
+            failover_recovery_point_time=_time(data.get("failover_recovery_point_time")),
+            blockers=tuple(str(b) for b in blockers),
         )
 
     @property
@@ -122,7 +137,28 @@ class MachineReport:
             "target_vm_name": self.target_vm_name,
             "error": self.error,
             "waiting": self.waiting,
+            "initial_replication_percent": self.initial_replication_percent,
+            "stop_requested_at": _iso(self.stop_requested_at),
+            "failover_recovery_point_time": _iso(self.failover_recovery_point_time),
+            "blockers": list(self.blockers),
         }
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _duration(seconds: float | None) -> str:
@@ -223,24 +259,18 @@ class MigrationReport:
         """The report as JSON."""
         return json.dumps(self.to_dict(), indent=indent)
 
+    def timeline(self) -> MigrationTimeline:
+        """The machines' stages over time (blocked machines apart), for a page or a notebook."""
+        from ec2asr.migration.timeline import MigrationTimeline
+
+        return MigrationTimeline.from_machines(self.machines, generated_at=self.generated_at)
+
+    def to_html(self, *, title: str = "ec2asr migration timeline") -> str:
+        """The timeline as one self-contained HTML page (no CDN, no script).
+
+        ``python -m ec2asr report --html FILE`` writes it from a journal.
+        """
+        return self.timeline().to_html(title=title)
+
     def _repr_html_(self) -> str:
-        rows = []
-        for m in self.machines:
-            colour = {"failed": "#c62828", "blocked": "#9e9e9e", "done": "#2e7d32"}.get(
-                m.status.value, "inherit"
-            )
-            note = m.note
-            rows.append(
-                "<tr>"
-                f"<td>{html.escape(m.instance_id)}</td><td>{html.escape(m.name or '')}</td>"
-                f"<td>{html.escape(m.stage.value)}</td>"
-                f"<td style='color:{colour}'>{html.escape(m.status.value)}</td>"
-                f"<td>{_duration(m.duration_seconds)}</td>"
-                f"<td>{'' if m.rpo_at_failover_seconds is None else m.rpo_at_failover_seconds}</td>"
-                f"<td>{html.escape(note)}</td></tr>"
-            )
-        head = (
-            "<tr><th>Instance</th><th>Name</th><th>Stage</th><th>Status</th><th>Took</th>"
-            "<th>RPO at failover (s)</th><th>Azure VM / note</th></tr>"
-        )
-        return f"<p>{html.escape(self.summary())}</p><table>{head}{''.join(rows)}</table>"
+        return self.timeline()._repr_html_()

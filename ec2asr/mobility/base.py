@@ -113,7 +113,13 @@ class InstallContext:
 
 @runtime_checkable
 class MobilityInstaller(Protocol):
-    """Installs (or arranges the installation of) the Mobility agent on source machines."""
+    """Installs (or arranges the installation of) the Mobility agent on source machines.
+
+    An installer may also define ``preflight() -> None``: the
+    :class:`~ec2asr.Migration` calls it from ``plan()`` and ``run()`` before anything is
+    written, so a problem it can see up front (a missing file, a bad setting) is refused
+    with an :class:`~ec2asr.errors.InvalidInputError` instead of failing every machine later.
+    """
 
     def install(
         self, machines: Sequence[SourceMachine], context: InstallContext

@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from ec2asr.errors import MobilityError
+from ec2asr._validate import shown
+from ec2asr.errors import InvalidInputError, MobilityError
 from ec2asr.mobility.base import InstallContext, InstallResult, InstallState
 from ec2asr.mobility.manual import InstallJob
 from ec2asr.mobility.scripts import DEFAULT_CONFIG_FILENAME, FileBesideScript, Platform
@@ -48,14 +49,26 @@ class ScriptBundle:
         config_filename: The name people give the configuration file next to each script.
 
     Raises:
-        InvalidInputError: ``config_filename`` is not a plain file name.
+        InvalidInputError: ``directory`` is not a path or ``config_filename`` is not a plain
+            file name.
     """
 
     def __init__(
         self, directory: str | os.PathLike[str], *, config_filename: str = DEFAULT_CONFIG_FILENAME
     ) -> None:
+        if not isinstance(directory, (str, os.PathLike)) or not str(directory).strip():
+            raise InvalidInputError(
+                f"directory must be a path (str or pathlib.Path), not {shown(directory)}"
+            )
+        if not isinstance(config_filename, str):
+            raise InvalidInputError(
+                f"config_filename must be a file name, not {shown(config_filename)}"
+            )
         self._directory = Path(directory)
-        self._config = FileBesideScript(config_filename)
+        try:
+            self._config = FileBesideScript(config_filename)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"config_filename: {exc}") from None
 
     def __repr__(self) -> str:
         return f"ScriptBundle({str(self._directory)!r})"

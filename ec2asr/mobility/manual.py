@@ -162,7 +162,31 @@ class ManualInstall:
             )
         self._executor = executor
         self._config = _as_secret(agent_config)
-        self._installer = InstallerLocation.parse(installer_location)
+        try:
+            self._installer = InstallerLocation.parse(installer_location)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"installer_location: {exc}") from None
+
+    def preflight(self) -> None:
+        """Check, before the migration writes anything, that :meth:`install` can work: the agent
+        configuration file (when a path was given) exists, is readable and is not empty, and
+        Run Command is given an installer location it can use. The :class:`~ec2asr.Migration`
+        calls it from ``plan()`` and ``run()``.
+
+        Raises:
+            InvalidInputError: The configuration file cannot be read or is empty, or the
+                executor is :class:`~ec2asr.SsmRunCommand` and the installer is "next to the
+                script" (only people running a bundle have a script folder).
+        """
+        from ec2asr.mobility.ssm import SsmRunCommand
+
+        if isinstance(self._executor, SsmRunCommand) and self._installer.kind == "beside-script":
+            raise InvalidInputError(
+                "installer_location is required with SsmRunCommand: Run Command scripts cannot "
+                "find an installer 'next to the script'; give s3://..., an HTTPS "
+                "InstallerLocation or a directory on the machines"
+            )
+        self._secret()
 
     def __repr__(self) -> str:
         return (

@@ -18,8 +18,10 @@ again; a call only changes what is still missing.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 
+from ec2asr._validate import check_bool, shown
 from ec2asr.aws.leases import SecurityGroupLeases
 from ec2asr.aws.network import FlowPurpose, MachineConnectivity, MissingRule, NetworkInspector
 from ec2asr.errors import ConnectivityError, Ec2AsrError, InvalidInputError, MobilityError
@@ -40,13 +42,18 @@ def _accounts(run_as_account: str | Mapping[str, str]) -> dict[OsFamily, str]:
         return {OsFamily.WINDOWS: run_as_account, OsFamily.LINUX: run_as_account}
     if not isinstance(run_as_account, Mapping) or not run_as_account:
         raise InvalidInputError(
-            "run_as_account must be a credential name, or {'windows': ..., 'linux': ...}"
+            "run_as_account must be a credential name, or {'windows': ..., 'linux': ...}, "
+            f"not {shown(run_as_account)}"
         )
     accounts: dict[OsFamily, str] = {}
     for key, name in run_as_account.items():
         family = _FAMILIES.get(str(key).lower())
         if family is None:
-            raise InvalidInputError(f"run_as_account keys are 'windows' and 'linux', not {key!r}")
+            # A plain word (a typo, another OS) is shown; anything else could be a password
+            # given by mistake, and must not reach a log.
+            plain = isinstance(key, str) and re.fullmatch(r"[A-Za-z]{1,16}", key)
+            what = repr(key) if plain else "a key that is not shown (it could be a secret)"
+            raise InvalidInputError(f"run_as_account keys are 'windows' and 'linux', not {what}")
         if not isinstance(name, str) or not name.strip():
             raise InvalidInputError(f"run_as_account[{key!r}] must name a credential")
         accounts[family] = name
@@ -64,7 +71,8 @@ class PushInstall:
             ``context.leases``); otherwise a closed path fails the machine.
 
     Raises:
-        InvalidInputError: ``run_as_account`` is empty or malformed.
+        InvalidInputError: ``run_as_account`` is empty or malformed, or
+            ``manage_security_groups`` is not a bool.
     """
 
     requires_inbound: bool = True
@@ -74,7 +82,7 @@ class PushInstall:
         self, run_as_account: str | Mapping[str, str], *, manage_security_groups: bool = False
     ) -> None:
         self._accounts = _accounts(run_as_account)
-        self._manage = manage_security_groups
+        self._manage = check_bool("manage_security_groups", manage_security_groups)
 
     def __repr__(self) -> str:
         names = {f.value: n for f, n in self._accounts.items()}

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ec2asr._secret import Secret
+from ec2asr._validate import check_callable, check_int, check_number, check_str, shown
 from ec2asr.aws import _boto
 from ec2asr.aws.ssm import RunCommandApi
 from ec2asr.errors import AwsError, AwsPermissionError, InvalidInputError, MobilityError
@@ -109,16 +110,24 @@ class SsmRunCommand:
         parameter_prefix: str = "/ec2asr/agent-config",
         kms_key_id: str | None = None,
     ) -> None:
-        if not 1 <= batch_size <= 50:
+        if check_int("batch_size", batch_size) < 1 or batch_size > 50:
             raise InvalidInputError(f"batch_size must be between 1 and 50, not {batch_size}")
-        if timeout <= 0 or poll_interval <= 0:
-            raise InvalidInputError("timeout and poll_interval must be positive")
-        if not 1 <= command_timeout <= 172800:
-            raise InvalidInputError("command_timeout must be between 1 and 172800 seconds")
-        if not 30 <= delivery_timeout <= 2592000:
-            raise InvalidInputError("delivery_timeout must be between 30 and 2592000 seconds")
-        if not _PREFIX.match(parameter_prefix):
-            raise InvalidInputError(f"not a Parameter Store path: {parameter_prefix!r}")
+        check_number("timeout", timeout, positive=True)
+        check_number("poll_interval", poll_interval, positive=True)
+        check_int("command_timeout", command_timeout, minimum=1, maximum=172800)
+        check_int("delivery_timeout", delivery_timeout, minimum=30, maximum=2592000)
+        check_callable("sleep", sleep)
+        check_callable("clock", clock)
+        if not isinstance(parameter_prefix, str) or not _PREFIX.match(parameter_prefix):
+            raise InvalidInputError(
+                f"parameter_prefix must be a Parameter Store path, not {shown(parameter_prefix)}"
+            )
+        if kms_key_id is not None:
+            check_str("kms_key_id", kms_key_id)
+        if ssm_client is not None and not hasattr(ssm_client, "send_command"):
+            raise InvalidInputError(
+                f"ssm_client must be a boto3 SSM client, not {shown(ssm_client)}"
+            )
         self._client = ssm_client
         self._timeout = timeout
         self._command_timeout = command_timeout

@@ -21,8 +21,11 @@ __all__ = [
 ]
 
 READY = "READY"
+"""A profile's intended verdict: ASR can move it as it is."""
 READY_WITH_WARNINGS = "READY_WITH_WARNINGS"
+"""A profile's intended verdict: it can move, with something to check."""
 NOT_READY = "NOT_READY"
+"""A profile's intended verdict: it is blocked."""
 
 
 @attrs.frozen
@@ -367,6 +370,7 @@ PROFILES: tuple[FleetProfile, ...] = (
         default=False,
     ),
 )
+"""Every fleet profile: an AMI, an instance type, disks, and the verdict it should get."""
 
 DEFAULT_PROFILE_KEYS: tuple[str, ...] = tuple(p.key for p in PROFILES if p.default)
 """The profiles of the default fleet (``seed_fleet()`` with no ``n``)."""

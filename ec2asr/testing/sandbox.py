@@ -91,6 +91,9 @@ class Sandbox:
             published spec declares (no ``Azure-AsyncOperation``).
         missing_child_status: 404, or 400 as the live service has been seen to answer a missing
             Site Recovery child resource.
+        aws_account_id: The AWS account inside moto (default: a random one, so that several
+            sandboxes share a process). ``python -m ec2asr sandbox`` uses moto's default
+            account, which any client reaches without moto-specific headers.
 
     Attributes:
         region: The AWS region.
@@ -107,9 +110,10 @@ class Sandbox:
         create_vault: bool = True,
         lro_mode: str = "live",
         missing_child_status: int = 404,
+        aws_account_id: str | None = None,
     ) -> None:
         self.region = region
-        self.aws_account_id = f"{secrets.randbelow(9 * 10**11) + 10**11}"
+        self.aws_account_id = aws_account_id or f"{secrets.randbelow(9 * 10**11) + 10**11}"
         self._moto: _moto.MotoServer | None = None
         self._ec2_session: boto3.Session | None = None
         self._seeder: FleetSeeder | None = None

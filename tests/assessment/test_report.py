@@ -204,7 +204,9 @@ def test_html_escapes_everything():
     html = assess([evil])._repr_html_()
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
-    assert html.startswith('<table class="ec2asr-readiness">')
+    assert html.startswith('<div class="ec2asr-report"><style>')  # notebook-safe styles
+    assert '<table class="ec2asr-readiness">' in html
+    assert '<td class="iid">' in html  # the instance id never wraps
     assert "<caption>1 machine: 1 ready" in html
 
 

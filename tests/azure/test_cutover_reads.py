@@ -12,6 +12,7 @@ import pytest
 import ec2asr
 from ec2asr.azure.items import DiskReplication, ProtectedItem
 from ec2asr.migration._cutover import loss_window
+from ec2asr.testing.emulator import StaticTokenCredential
 
 T = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -95,10 +96,10 @@ def test_loss_window() -> None:
 
 def test_compute_calls_refuse_anything_but_a_vm_id() -> None:
     client = ec2asr.SiteRecoveryClient(
-        object(),  # type: ignore[arg-type]
-        "sub",
+        StaticTokenCredential(),
+        "00000000-0000-4000-8000-000000000001",
         resource_group="rg",
-        vault="v",
+        vault="vault-1",
         base_url="http://127.0.0.1:1",
     )
     for bad in ("vm-1", "/subscriptions/s/resourceGroups/rg", 7):

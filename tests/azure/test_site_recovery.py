@@ -42,20 +42,53 @@ def client(sandbox: Sandbox, **kw: object) -> ec2asr.SiteRecoveryClient:
     )
 
 
+SUB = "00000000-0000-4000-8000-000000000001"
+
+
+class _NoTokens:
+    """A credential that must never be asked for a token (the constructor does no I/O)."""
+
+    def get_token(self, *scopes: str, **kwargs: object) -> object:
+        raise AssertionError("the constructor asked for a token")
+
+
 def test_constructor_does_no_io_and_validates() -> None:
     c = ec2asr.SiteRecoveryClient(
-        object(),  # type: ignore[arg-type]
-        "sub",
+        _NoTokens(),  # type: ignore[arg-type]
+        SUB,
         resource_group="rg",
-        vault="v",
+        vault="vault-1",
         base_url="http://127.0.0.1:1",
     )
-    assert "vault='v'" in repr(c)
-    assert c.vault_id.startswith("/Subscriptions/sub/resourceGroups/rg/")
+    assert "vault='vault-1'" in repr(c)
+    assert c.vault_id.startswith(f"/Subscriptions/{SUB}/resourceGroups/rg/")
     with pytest.raises(InvalidInputError, match="resource_group"):
-        ec2asr.SiteRecoveryClient(object(), "sub", resource_group="", vault="v")  # type: ignore[arg-type]
+        ec2asr.SiteRecoveryClient(_NoTokens(), SUB, resource_group="", vault="v1")  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="credential"):
-        ec2asr.SiteRecoveryClient(None, "sub", resource_group="rg", vault="v")
+        ec2asr.SiteRecoveryClient(None, SUB, resource_group="rg", vault="v1")
+    # ARM's rules: a GUID subscription, a vault name of 2-50 letters/digits/hyphens, a
+    # credential with get_token, an http(s) base URL.
+    for kwargs, param in (
+        ({"subscription_id": "sub"}, "subscription_id"),
+        ({"vault": "my vault"}, "vault"),
+        ({"vault": "v"}, "vault"),
+        ({"resource_group": "rg/x"}, "resource_group"),
+        ({"credential": object()}, "credential"),
+        ({"base_url": "127.0.0.1:1"}, "base_url"),
+        ({"polling_interval": "30"}, "polling_interval"),
+        ({"retry_total": -1}, "retry_total"),
+    ):
+        args: dict[str, object] = {
+            "credential": _NoTokens(),
+            "subscription_id": SUB,
+            "resource_group": "rg",
+            "vault": "vault-1",
+            **kwargs,
+        }
+        with pytest.raises(InvalidInputError, match=param):
+            ec2asr.SiteRecoveryClient(  # type: ignore[arg-type]
+                args.pop("credential"), args.pop("subscription_id"), **args
+            )
 
 
 def test_vault_fabric_appliance_and_discovery(sandbox: Sandbox) -> None:

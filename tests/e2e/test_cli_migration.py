@@ -100,10 +100,10 @@ def test_plan_migrate_status_with_ssm(
     secret = json.loads((tmp_path / "MobilityServiceConfig.json").read_text())["Otp"]
     outputs: list[str] = []
 
-    # plan: reads only; exit 3 because one machine is blocked.
+    # plan: reads only; exit 4 because one machine is blocked.
     code, out, err = cli(capsys, "plan", "--config", config, "--json")
     outputs += [out, err]
-    assert code == 3
+    assert code == 4
     plan = json.loads(out)
     assert {m["instance_id"]: m["migrates"] for m in plan["machines"]} == {
         movers[0]: True,
@@ -116,13 +116,13 @@ def test_plan_migrate_status_with_ssm(
     # A run that returns early (--timeout) says so; the next run carries on.
     code, out, err = cli(capsys, "migrate", "--config", config, "--timeout", "240")
     outputs += [out, err]
-    assert code == 3
+    assert code == 6  # unfinished: run again
     assert "2 machine(s) have not reached completed yet (--timeout)" in err
 
     # migrate without --confirm-cutover: replicate, test, clean up; nothing stopped.
     code, out, err = cli(capsys, "migrate", "--config", config, "--json")
     outputs += [out, err]
-    assert code == 3  # the blocked machine
+    assert code == 4  # the blocked machine (the others are ready for cutover: done here)
     report = {m["instance_id"]: m for m in json.loads(out)["machines"]}
     assert report[blocked]["status"] == "blocked"
     for iid in movers:
@@ -133,19 +133,20 @@ def test_plan_migrate_status_with_ssm(
     assert set(states(sandbox, movers).values()) == {"running"}
     assert all("unplannedFailover" not in ops for ops in writes_by_item(sandbox).values())
 
-    # status reads the journal (no cloud, no lock).
+    # status reads the journal (no cloud, no lock); its notes speak the command line.
     code, out, err = cli(capsys, "status", "--config", config, "--events", "3")
     outputs += [out, err]
-    assert code == 3
+    assert code == 4
     assert "2 in progress, 0 failed, 1 blocked" in out
-    assert out.count("ready for cutover") >= 2
+    assert out.count("ready for cutover: run again with --confirm-cutover") >= 2
+    assert "confirm_cutover=True" not in out + err
 
     # Cut over in two runs: the second re-plans over stopped sources and carries them on.
     code, out, err = cli(
         capsys, "migrate", "--config", config, "--confirm-cutover", "--until", "failed-over"
     )
     outputs += [out, err]
-    assert code == 3
+    assert code == 4
     assert set(states(sandbox, movers).values()) == {"stopped"}
     code, out, err = cli(capsys, "migrate", "--config", config, "--confirm-cutover", "--json")
     outputs += [out, err]
@@ -178,6 +179,8 @@ def test_rollback_abort_and_cut_over_again(
     code, out, _ = cli(capsys, "plan", "--config", config)
     assert code == 0
     assert "will lease:" in out  # rhel8's security group lacks egress 9443 to the appliance
+    rule = next(line for line in out.splitlines() if "will lease:" in line)
+    assert out.count(rule.split("will lease: ", 1)[1]) == 1  # not again as a "network:" line
 
     code, out, _ = cli(
         capsys, "migrate", "--config", config, "--confirm-cutover", "--until", "failed-over"
@@ -234,7 +237,7 @@ def test_script_bundle_waits_for_people_then_resumes(
     code, out, err = cli(
         capsys, "migrate", "--config", config, "--until", "replicating", "--timeout", "600"
     )
-    assert code == 0
+    assert code == 5  # waiting for people
     assert "2 machine(s) wait for a person" in err
     assert out.count("waiting") == 2
     assert "README.md" in out  # what people must do, in the report's note
@@ -279,7 +282,7 @@ def test_push_install_with_leases_and_a_recovery_plan(
 
     # The appliance has not discovered the servers yet: the run says who must add what.
     code, out, err = cli(capsys, "migrate", "--config", config, "--timeout", "900")
-    assert code == 0
+    assert code == 5  # waiting for a person on the appliance
     assert "credential 'migration-admin'" in out
     assert "3 machine(s) wait for a person" in err
     assert leased_rules(sandbox)

@@ -237,7 +237,12 @@ def test_leased_rule_changes_are_one_worker_at_a_time(two, monkeypatch: pytest.M
             held.__exit__(None, None, None)
 
     monkeypatch.setattr(_pg_claims.time, "sleep", sleep)
-    leases = SecurityGroupLeases(ec2_client=None, journal=b, namespace="team")
+    import boto3
+
+    ec2 = boto3.client(  # never called: there is nothing to revoke
+        "ec2", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    leases = SecurityGroupLeases(ec2_client=ec2, journal=b, namespace="team")
     assert leases.revoke_all() == ()  # waited for the lock, then found nothing to revoke
     assert polls == [0.2, 0.2]
 

@@ -58,6 +58,13 @@ def test_plan_text_json_html() -> None:
     html = plan._repr_html_()
     assert "web&lt;01&gt;" in html
     assert "<01>" not in html
+    # In a notebook: blocked machines apart, below; cells left-aligned, ids on one line.
+    migrating, blocked = html.split('<h2 id="blocked">Not migrated: 1 blocked</h2>')
+    assert plan.to_migrate[0].instance_id in migrating
+    assert plan.blocked[0].instance_id not in migrating
+    assert plan.blocked[0].instance_id in blocked
+    assert "div.ec2asr-report th,div.ec2asr-report td{text-align:left" in html
+    assert html.count('<td class="iid">') == 2
     assert plan[plan.machines[0].instance_id] is plan.machines[0]
 
 

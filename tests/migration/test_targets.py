@@ -72,7 +72,7 @@ def test_overrides_win_and_are_validated() -> None:
     assert (t.disk_type, t.disk_reason) == ("StandardSSD_LRS", "override")
     with pytest.raises(InvalidInputError, match="unknown instances: i-nope"):
         map_targets([m], settings(vm_sizes={"i-nope": "Standard_D2s_v5"}))
-    with pytest.raises(InvalidInputError, match="not a valid"):
+    with pytest.raises(InvalidInputError, match="vm_names"):
         map_targets([m], settings(vm_names={m.instance_id: "bad name!"}))
 
 

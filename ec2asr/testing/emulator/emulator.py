@@ -54,6 +54,7 @@ from ec2asr.testing.emulator.router import Request, Response, Route, Router
 from ec2asr.testing.emulator.server import EmulatorServer
 from ec2asr.testing.emulator.state import Appliance, RunAsAccount, VaultState
 from ec2asr.testing.emulator.store import Store
+from ec2asr.testing.emulator.storm import FaultStorm
 
 __all__ = ["AllowAllConnectivity", "AsrEmulator"]
 
@@ -147,6 +148,7 @@ class AsrEmulator(ApplianceMixin):
         self.store = Store()
         self.operations = OperationRegistry()
         self.faults = FaultSet()
+        self.storm: FaultStorm | None = None
         self.limits: ArmLimits | None = None
         self.router = Router(_routes())
         self.request_hooks: list[Callable[[], None]] = []
@@ -324,6 +326,7 @@ class AsrEmulator(ApplianceMixin):
         job_error: JobError | str | object | None = None,
         delay: float | None = None,
         reset: bool = False,
+        reset_after: bool = False,
     ) -> FaultRule:
         """Make matching requests misbehave.
 
@@ -336,6 +339,8 @@ class AsrEmulator(ApplianceMixin):
                 or an ASR error code), or never finishes (:data:`NEVER_FINISHES`).
             delay: Wait this many real seconds before answering (a slow response).
             reset: Reset the TCP connection instead of answering.
+            reset_after: Handle the request (a write is accepted, audited and its job runs),
+                then reset the connection: the answer is lost.
 
         Returns:
             The rule (its ``hits`` counts the requests it affected).
@@ -355,12 +360,27 @@ class AsrEmulator(ApplianceMixin):
             job_error=job_error,
             delay=delay,
             reset=reset,
+            reset_after=reset_after,
         )
         return self.faults.add(rule)
 
     def clear_faults(self) -> None:
-        """Remove every injected fault."""
+        """Remove every injected fault (and stop a fault storm)."""
         self.faults.clear()
+        self.storm = None
+
+    def start_fault_storm(self, seed: int, **options: Any) -> FaultStorm:
+        """Answer a random share of requests with faults, reproducibly (see
+        :class:`~ec2asr.testing.emulator.storm.FaultStorm` for ``options``: ``rate``,
+        ``statuses``, ``resets``, ``job_failure_rate``, ``match``). Faults added with
+        :meth:`inject_fault` take precedence. Returns the storm (its ``counts`` say what it
+        injected).
+
+        Raises:
+            ValueError: On an invalid rate or status.
+        """
+        self.storm = FaultStorm(seed=seed, **options)
+        return self.storm
 
     def enforce_arm_limits(
         self,

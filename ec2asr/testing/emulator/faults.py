@@ -43,6 +43,8 @@ class FaultRule:
         job_error: The error the created job fails with, or ``NEVER_FINISHES``.
         delay: Real seconds to wait before answering.
         reset: Reset the TCP connection instead of answering.
+        reset_after: Handle the request (a write is accepted and audited), then reset the
+            connection instead of answering: the answer is lost.
         hits: How many requests it affected so far.
     """
 
@@ -54,6 +56,7 @@ class FaultRule:
     job_error: JobError | object | None = None
     delay: float | None = None
     reset: bool = False
+    reset_after: bool = False
     hits: int = 0
 
     @classmethod
@@ -76,12 +79,22 @@ class FaultRule:
         Raises:
             ValueError: On an inconsistent combination.
         """
-        if self.status is None and self.job_error is None and self.delay is None and not self.reset:
-            raise ValueError("a fault needs status=, job_error=, delay= or reset=True")
+        if (
+            self.status is None
+            and self.job_error is None
+            and self.delay is None
+            and not self.reset
+            and not self.reset_after
+        ):
+            raise ValueError(
+                "a fault needs status=, job_error=, delay=, reset=True or reset_after=True"
+            )
         if self.status is not None and not 400 <= self.status <= 599:
             raise ValueError("status must be an HTTP error status (400-599)")
-        if self.reset and self.status is not None:
+        if (self.reset or self.reset_after) and self.status is not None:
             raise ValueError("reset=True answers nothing: it cannot also set status=")
+        if self.reset and self.reset_after:
+            raise ValueError("reset=True and reset_after=True exclude each other")
         if self.times is not None and self.times < 1:
             raise ValueError("times must be >= 1 (or None for every request)")
         if self.delay is not None and self.delay < 0:

@@ -223,6 +223,10 @@ def restart_job(ctx: Context) -> Response:
             f"The job '{job.name}' cannot be restarted in its state '{job.state_at(ctx.now)}'.",
         )
     new = job.restart(ctx.now)
+    if isinstance(ctx.job_error, JobError) and new.tasks and not new.finished:
+        # A fault injected on the restart request makes the restarted job fail too.
+        new.error, new.fail_at = ctx.job_error, len(new.tasks) - 1
+        vault.jobs.reschedule(new)
     return lro.accept_job(ctx, vault, new, lambda: new.to_json(vault.asr_id, ctx.emulator.now()))
 
 

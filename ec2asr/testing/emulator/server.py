@@ -1,8 +1,9 @@
 """The HTTP side: a threading server on 127.0.0.1 and the request pipeline.
 
 Pipeline per request: bearer token (none -> 401) -> ``api-version`` (missing -> 400) -> route
-(404/405) -> ARM limits (429) -> injected faults (delay, reset, error status, job outcome) ->
-settle jobs and run the handler under the emulator's lock -> audit and counts -> exchange hooks
+(404/405) -> ARM limits (429) -> injected faults (delay, reset, error status, job outcome), or
+else the fault storm's random ones -> settle jobs and run the handler under the emulator's lock
+-> audit and counts -> (a storm's reset after acceptance drops the answer here) -> exchange hooks
 (``AsrEmulator.exchange_hooks``: each sees the request and the answer before it is sent).
 Errors use ARM's envelope. 409 ``MissingSubscriptionRegistration`` is never answered: every
 provider counts as registered.
@@ -24,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from ec2asr.testing.emulator.arm import ASR_API_VERSION, ArmError
+from ec2asr.testing.emulator.faults import FaultRule
 from ec2asr.testing.emulator.models import WriteRecord
 from ec2asr.testing.emulator.router import Context, Request, Response
 
@@ -88,6 +90,7 @@ def _dispatch(emulator: AsrEmulator, request: Request, base_url: str) -> Respons
         emulator.limits.check(params.get("subscriptionId", ""), route.write)
     rule = emulator.faults.take(request.method, request.path)
     job_error = None
+    reset_after = False
     if rule is not None:
         if rule.delay:
             time.sleep(rule.delay)
@@ -96,6 +99,18 @@ def _dispatch(emulator: AsrEmulator, request: Request, base_url: str) -> Respons
         if rule.status is not None:
             raise rule.error()
         job_error = rule.job_error
+        reset_after = rule.reset_after
+    elif emulator.storm is not None:
+        decision = emulator.storm.decide(
+            request.method, request.path, write=route.write, creates_job=route.family == "asr"
+        )
+        if decision.kind == "reset":
+            raise _Reset()
+        if decision.kind == "status":
+            assert decision.status is not None
+            raise FaultRule(method="*", path_glob="*", status=decision.status).error()
+        reset_after = decision.kind == "reset-after"
+        job_error = decision.job_error
     for hook in list(emulator.request_hooks):
         hook()
     with emulator.lock:
@@ -142,6 +157,8 @@ def _dispatch(emulator: AsrEmulator, request: Request, base_url: str) -> Respons
                     job_name=ctx.created_job,
                 )
             )
+    if reset_after:
+        raise _Reset()  # the write was accepted; its answer is lost
     return response
 
 
