@@ -39,6 +39,7 @@ from ec2asr.errors import (
     AzurePermissionError,
     AzureResourceNotFoundError,
     AzureThrottlingError,
+    ClaimLostError,
     ConnectivityError,
     CutoverNotConfirmedError,
     DataPendingError,
@@ -46,12 +47,19 @@ from ec2asr.errors import (
     InstancesNotFoundError,
     InvalidInputError,
     InvalidStateError,
+    JournalCorruptError,
+    JournalError,
     JournalLockedError,
+    JournalSchemaError,
+    JournalUnavailableError,
+    MachineClaimedError,
     MigrationError,
     MobilityError,
     ReadinessError,
 )
 from ec2asr.events import EventKind, MigrationEvent
+from ec2asr.migration._journal_pg import PostgresJournal
+from ec2asr.migration._journal_sqlite import SqliteJournal
 from ec2asr.migration.facade import Migration
 from ec2asr.migration.journal import Journal
 from ec2asr.migration.plan import MachinePlan, MigrationPlan, RecoveryPlanSpec
@@ -106,6 +114,7 @@ __all__ = [
     "AzureResourceNotFoundError",
     "AzureThrottlingError",
     "AzureVmSize",
+    "ClaimLostError",
     "ConnectivityError",
     "ConnectivityReport",
     "CutoverNotConfirmedError",
@@ -131,7 +140,12 @@ __all__ = [
     "InvalidInputError",
     "InvalidStateError",
     "Journal",
+    "JournalCorruptError",
+    "JournalError",
     "JournalLockedError",
+    "JournalSchemaError",
+    "JournalUnavailableError",
+    "MachineClaimedError",
     "MachinePlan",
     "MachineReadiness",
     "MachineReport",
@@ -149,6 +163,7 @@ __all__ = [
     "NetworkInterface",
     "OsFamily",
     "OsInfo",
+    "PostgresJournal",
     "PushInstall",
     "ReadinessError",
     "ReadinessReport",
@@ -163,6 +178,7 @@ __all__ = [
     "SiteRecoveryClient",
     "SizeFamily",
     "SourceMachine",
+    "SqliteJournal",
     "SsmRunCommand",
     "SsmStatus",
     "Stage",

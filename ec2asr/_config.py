@@ -31,8 +31,11 @@ from ec2asr._config_types import (
     sandbox_url,
 )
 from ec2asr.aws._selection import validate as validate_selectors
-from ec2asr.errors import InvalidInputError
+from ec2asr.errors import Ec2AsrError, InvalidInputError
 from ec2asr.migration import _recovery_plan
+from ec2asr.migration._journal_pg import PostgresJournal
+from ec2asr.migration._pg_schema import check_schema_name
+from ec2asr.migration.journal import is_database_url
 from ec2asr.migration.plan import RecoveryPlanSpec
 from ec2asr.settings import ReplicationPolicy, TargetSettings
 
@@ -98,9 +101,7 @@ def parse_config(data: Any, *, source: str, base_dir: Path, schema: bool = True)
     if schema:
         _config_schema.check(data, source=source)
     top = Section(source, "", data, _TOP)
-    journal = config_path(base_dir, top.text("journal", required=True))
-    assert journal is not None
-    default_name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", journal.stem).strip("-.") or "ec2asr"
+    journal, default_name, journal_schema = _journal(top, base_dir)
     name = top.text("name", pattern=_NAME, what="a name of letters, digits, '.', '_' and '-'")
     aws = _aws(top.section("aws", _AWS))
     azure = _azure(top.section("azure", _AZURE))
@@ -134,7 +135,36 @@ def parse_config(data: Any, *, source: str, base_dir: Path, schema: bool = True)
         recovery_plan=_recovery(top),
         acknowledge_instance_store=acknowledged,
         simulated_clock=_clock(top, azure),
+        journal_schema=journal_schema,
     )
+
+
+def _journal(top: Section, base_dir: Path) -> tuple[Path | str, str, str]:
+    """The journal (a file, or a database URL checked here), the default name, the schema."""
+    text = top.text("journal", required=True)
+    assert text is not None
+    schema = top.text("journal_schema") or "ec2asr"
+    if is_database_url(text):
+        try:
+            check_schema_name(schema)
+        except InvalidInputError as exc:
+            top.fail("journal_schema", str(exc))
+        try:
+            journal = PostgresJournal(text, schema=schema)  # checks the URL; connects to nothing
+        except Ec2AsrError as exc:
+            top.fail("journal", str(exc))
+        if journal.dsn.password is not None:
+            top.fail(
+                "journal",
+                f"{journal.dsn.redacted} carries a password, and no credential goes in this "
+                "file: give it in PGPASSWORD, ~/.pgpass or a PGSERVICE entry instead",
+            )
+        return text, "ec2asr", schema
+    if top.has("journal_schema"):
+        top.fail("journal_schema", "applies only to a postgresql:// journal")
+    path = config_path(base_dir, text)
+    assert path is not None
+    return path, re.sub(r"[^A-Za-z0-9_.\-]+", "-", path.stem).strip("-.") or "ec2asr", schema
 
 
 def _aws(section: Section) -> AwsConfig:

@@ -123,8 +123,10 @@ class MigrationConfig:
 
     Attributes:
         source: The config file (for messages).
-        name: The migration's name (scopes temporary resources); default: the journal's stem.
-        journal: The journal file.
+        name: The migration's name (scopes temporary resources); default: the journal's stem
+            (``ec2asr`` for a database journal).
+        journal: The journal file, or a ``postgresql://`` URL (a team's shared journal).
+        journal_schema: The PostgreSQL schema of a database journal.
         aws: Sources and selectors.
         azure: The vault.
         target: Where the machines land.
@@ -142,7 +144,7 @@ class MigrationConfig:
 
     source: str
     name: str
-    journal: Path
+    journal: Path | str
     aws: AwsConfig
     azure: AzureConfig
     target: TargetSettings
@@ -156,3 +158,4 @@ class MigrationConfig:
     recovery_plan: RecoveryPlanSpec | None = None
     acknowledge_instance_store: tuple[str, ...] = ()
     simulated_clock: SimulatedClockConfig | None = None
+    journal_schema: str = "ec2asr"

@@ -21,7 +21,9 @@ from ec2asr._cli_env import CliEnvironment
 from ec2asr._cli_exit import ExitCode, for_report, ready_for_cutover
 from ec2asr._config import MigrationConfig, load_config
 from ec2asr.errors import InvalidInputError
-from ec2asr.migration.journal import Journal
+from ec2asr.migration._journal_pg import PostgresJournal
+from ec2asr.migration._journal_sqlite import SqliteJournal
+from ec2asr.migration.journal import Journal, is_database_url
 from ec2asr.migration.report import MigrationReport
 from ec2asr.migration.stages import MachineStatus, Stage
 
@@ -62,6 +64,28 @@ def environment() -> CliEnvironment:
     return CliEnvironment()
 
 
+def _journal(location: Path | str, schema: str, *, read_only: bool = False) -> Journal:
+    """The journal at ``location``: a SQLite file, or a team's PostgreSQL database."""
+    if is_database_url(location):
+        return PostgresJournal(str(location), schema=schema, read_only=read_only)
+    return SqliteJournal(location, read_only=read_only)
+
+
+def _config(args: argparse.Namespace) -> MigrationConfig:
+    """The config file, with ``--journal``/``--journal-schema`` taking precedence."""
+    config = load_config(args.config)
+    journal = getattr(args, "journal", None)
+    schema = getattr(args, "journal_schema", None) or config.journal_schema
+    if journal:
+        location = journal if is_database_url(journal) else Path(journal)
+        _journal(location, schema)  # refuses a bad URL or schema before anything else
+        config = attrs.evolve(config, journal=location, journal_schema=schema)
+    elif schema != config.journal_schema:
+        _journal(config.journal, schema)
+        config = attrs.evolve(config, journal_schema=schema)
+    return config
+
+
 def _environment(config: MigrationConfig) -> CliEnvironment:
     return environment().with_clock(config.simulated_clock)
 
@@ -90,7 +114,7 @@ def _migration(
         installer=installer,
         target=config.target,
         policy=config.policy,
-        journal=config.journal,
+        journal=_journal(config.journal, config.journal_schema),
         appliance=azure.appliance,
         vault_location=azure.vault_location,
         manage_security_groups=config.manage_security_groups,
@@ -143,7 +167,7 @@ def _print_report(report: MigrationReport, *, as_json: bool) -> MigrationReport:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Discover, assess and plan; print the plan. Writes nothing."""
-    config = load_config(args.config)
+    config = _config(args)
     if args.validate_only:
         config.installer.read_agent_config()  # readable and not empty (never shown)
         print(f"{args.config}: valid (checked against the JSON Schema and ec2asr's own rules)")
@@ -158,7 +182,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Plan, then drive every machine that is not blocked up to ``--until``."""
-    config = load_config(args.config)
+    config = _config(args)
     until = Stage(args.until)
     if args.timeout is not None and args.timeout <= 0:
         raise InvalidInputError("--timeout must be a positive number of seconds")
@@ -210,17 +234,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def _read_journal(
     args: argparse.Namespace, *, events: bool = False
 ) -> tuple[MigrationReport, list[dict[str, Any]]]:
+    location: Path | str
     if args.journal:
-        path, now = args.journal, environment().now
+        location, now = args.journal, environment().now
+        schema = args.journal_schema or "ec2asr"
     else:
         config = load_config(args.config)
-        path, now = config.journal, _environment(config).now
-    if not Path(path).is_file():
+        location, now = config.journal, _environment(config).now
+        schema = args.journal_schema or config.journal_schema
+    journal = _journal(location, schema, read_only=True)
+    if not journal.exists():
         raise InvalidInputError(
-            f"there is no migration journal at {path}: `migrate` creates it (check --journal or "
-            "the config's journal)"
+            f"there is no migration journal at {journal.location}: `migrate` creates it (check "
+            "--journal or the config's journal)"
         )
-    with Journal(path, read_only=True) as journal:
+    with journal:
         report = MigrationReport.from_records(journal.machines(), generated_at=now())
         return report, journal.events() if events else []
 
@@ -254,7 +282,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Before commit: undo cutovers (deallocate the VM, disable protection, start the source)."""
-    config = load_config(args.config)
+    config = _config(args)
     env = _environment(config)
     with _migration(config, env, config.installer.build()) as migration:
         plan = _plan(config, migration)
@@ -264,7 +292,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_abort(args: argparse.Namespace) -> int:
     """Revoke every security-group rule this migration leased."""
-    config = load_config(args.config)
+    config = _config(args)
     env = _environment(config)
     with _migration(config, env, config.installer.build()) as migration:
         revoked = migration.abort()
@@ -272,6 +300,20 @@ def cmd_abort(args: argparse.Namespace) -> int:
         print(f"revoked {lease_id}")
     print(f"{len(revoked)} leased rule(s) revoked; replication was left as it is")
     return ExitCode.OK
+
+
+def _journal_options(parser: Any, text: str, *, group: Any = None) -> None:
+    (group or parser).add_argument(
+        "--journal",
+        metavar="FILE|URL",
+        help=f"{text}: a SQLite file or a postgresql:// URL (a team's shared journal; leave "
+        "the password out: libpq reads PGPASSWORD or ~/.pgpass)",
+    )
+    parser.add_argument(
+        "--journal-schema",
+        metavar="NAME",
+        help="the PostgreSQL schema of a postgresql:// journal (default: ec2asr)",
+    )
 
 
 def add_commands(sub: Any) -> None:
@@ -284,6 +326,7 @@ def add_commands(sub: Any) -> None:
             "--config", required=True, metavar="FILE", help="the migration config (JSON)"
         )
         parser.add_argument("--json", action="store_true", help="machine-readable output")
+        _journal_options(parser, "instead of the config's journal")
         parser.set_defaults(func=func)
         return parser
 
@@ -332,7 +375,7 @@ def add_commands(sub: Any) -> None:
         )
         where = parser.add_mutually_exclusive_group(required=True)
         where.add_argument("--config", metavar="FILE", help="the migration config (JSON)")
-        where.add_argument("--journal", metavar="FILE", help="the journal file itself")
+        _journal_options(parser, "the journal itself", group=where)
         parser.set_defaults(func=func)
         if name == "status":
             parser.add_argument("--json", action="store_true", help="machine-readable output")

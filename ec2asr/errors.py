@@ -22,17 +22,25 @@ translated where ec2asr calls the SDK, with the original kept as ``__cause__``
     ├── ConnectivityError            a required network path between source and appliance is closed
     ├── MobilityError                installing or registering the Mobility agent failed
     └── MigrationError               the orchestration cannot continue as asked
-        ├── JournalLockedError       another process drives this journal
+        ├── JournalError             the journal cannot be used as it is (``.location``)
+        │   ├── JournalLockedError   another process drives this (SQLite) journal
+        │   ├── JournalUnavailableError  the file or database cannot be opened (missing
+        │   │                        directory, permissions, server down, credentials refused)
+        │   ├── JournalCorruptError  the journal is damaged (truncated, garbled, tables missing)
+        │   ├── JournalSchemaError   written by another ec2asr schema version
+        │   └── MachineClaimedError  a live worker holds these machines (``.holders``)
+        │       └── ClaimLostError   this worker's claim was taken over after it expired
         ├── CutoverNotConfirmedError a failover was requested without ``confirm_cutover=True``
         ├── DataPendingError         a stopped source's data did not reach Azure in time
         └── InvalidStateError        the step is not valid in the machine's current stage
 
-Messages never contain secrets (run-as passwords, agent configuration, tokens).
+Messages never contain secrets (run-as passwords, agent configuration, tokens, database
+passwords: a journal's ``location`` is its file or its DSN without the password).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = [
     "AsrJobError",
@@ -44,6 +52,7 @@ __all__ = [
     "AzurePermissionError",
     "AzureResourceNotFoundError",
     "AzureThrottlingError",
+    "ClaimLostError",
     "ConnectivityError",
     "CutoverNotConfirmedError",
     "DataPendingError",
@@ -51,7 +60,12 @@ __all__ = [
     "InstancesNotFoundError",
     "InvalidInputError",
     "InvalidStateError",
+    "JournalCorruptError",
+    "JournalError",
     "JournalLockedError",
+    "JournalSchemaError",
+    "JournalUnavailableError",
+    "MachineClaimedError",
     "MigrationError",
     "MobilityError",
     "ReadinessError",
@@ -227,8 +241,77 @@ class MigrationError(Ec2AsrError):
     """The migration cannot continue as asked."""
 
 
-class JournalLockedError(MigrationError):
-    """Another process holds the journal's lock: two processes must not drive one migration."""
+class JournalError(MigrationError):
+    """The migration journal cannot be used as it is; the message says why and what to do.
+
+    Attributes:
+        location: The journal's file, or its database DSN without the password.
+    """
+
+    def __init__(self, message: str, *, location: str | None = None):
+        super().__init__(message)
+        self.location = location
+
+
+class JournalLockedError(JournalError):
+    """Another process holds the (SQLite) journal's lock: two processes must not drive one
+    migration journal file. Several workers share a migration through a PostgreSQL journal."""
+
+
+class JournalUnavailableError(JournalError):
+    """The journal cannot be opened: its directory is missing or not writable, the database
+    server does not answer, refuses the credentials, or the database does not exist."""
+
+
+class JournalCorruptError(JournalError):
+    """The journal is damaged (a truncated or garbled file, a missing table, a row ec2asr
+    cannot read). Nothing was changed; restore the journal from its backup."""
+
+
+class JournalSchemaError(JournalError):
+    """The journal was written by another ec2asr schema version (a newer ec2asr, or not by
+    ec2asr), or it needs an upgrade this connection may not make.
+
+    Attributes:
+        found: The schema version found (None when there is none).
+        expected: The version this ec2asr reads and writes.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: str | None = None,
+        found: str | None = None,
+        expected: str | None = None,
+    ):
+        super().__init__(message, location=location)
+        self.found = found
+        self.expected = expected
+
+
+class MachineClaimedError(JournalError):
+    """Live workers hold these machines (PostgreSQL journal): the step was refused before
+    anything was written; wait for them to finish with the machines, or stop them.
+
+    Attributes:
+        holders: Instance id -> the worker holding it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        holders: Mapping[str, str] | None = None,
+        location: str | None = None,
+    ):
+        super().__init__(message, location=location)
+        self.holders: dict[str, str] = dict(holders or {})
+
+
+class ClaimLostError(MachineClaimedError):
+    """This worker's claim on a machine expired and another worker took the machine over:
+    this worker stops driving it (nothing was written)."""
 
 
 class CutoverNotConfirmedError(MigrationError):

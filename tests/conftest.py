@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from ec2asr.testing.emulator import AsrEmulator
+from tests._journals import backend, make_journal, pg_schema  # noqa: F401 - journal fixtures
 from tests.contract.known import KNOWN, known_entry
 from tests.contract.validator import ContractValidator, Mismatch
 

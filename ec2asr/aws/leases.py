@@ -68,6 +68,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ec2asr")
 
+_LOCK = "security-group-leases"
+"""Workers of a team change leased rules one at a time (a lease may have holders driven by
+several workers: its last release and a new acquisition must not interleave)."""
+
 
 class SecurityGroupLeases:
     """Adds missing security-group rules as journaled, self-describing, revocable leases.
@@ -125,6 +129,14 @@ class SecurityGroupLeases:
         Raises:
             InvalidInputError: A rule is not for a single host (nothing was changed).
         """
+        with self._journal.exclusive(_LOCK, poll=0.2):
+            return self._acquire(missing, purposes)
+
+    def _acquire(
+        self,
+        missing: Iterable[MissingRule] | MachineConnectivity | ConnectivityReport,
+        purposes: Iterable[FlowPurpose] | None,
+    ) -> LeaseOutcome:
         wanted = set(purposes) if purposes is not None else None
         pairs = [
             (m.instance_id, LeaseSpec.from_missing(m))
@@ -233,12 +245,13 @@ class SecurityGroupLeases:
         """
         ids = {instance_ids} if isinstance(instance_ids, str) else set(instance_ids)
         orphaned: dict[str, Lease] = {}
-        for instance_id in sorted(ids):
-            for record in self._journal.leases(holder=instance_id):
-                after = self._journal.release_lease(record.lease_id, instance_id)
-                if not after.holders and after.state != REVOKED:
-                    orphaned[after.lease_id] = Lease.from_record(after)
-        return self._revoke(orphaned.values())
+        with self._journal.exclusive(_LOCK, poll=0.2):
+            for instance_id in sorted(ids):
+                for record in self._journal.leases(holder=instance_id):
+                    after = self._journal.release_lease(record.lease_id, instance_id)
+                    if not after.holders and after.state != REVOKED:
+                        orphaned[after.lease_id] = Lease.from_record(after)
+            return self._revoke(orphaned.values())
 
     def revoke_all(self) -> tuple[Lease, ...]:
         """Revoke every lease that is not revoked yet (abort, rollback, end of migration).
@@ -249,8 +262,9 @@ class SecurityGroupLeases:
         Raises:
             AwsError: A rule could not be revoked (its lease stays for a retry).
         """
-        live = [Lease.from_record(r) for r in self._journal.leases() if r.state != REVOKED]
-        return self._revoke(live)
+        with self._journal.exclusive(_LOCK, poll=0.2):
+            live = [Lease.from_record(r) for r in self._journal.leases() if r.state != REVOKED]
+            return self._revoke(live)
 
     def reconcile(self, *, finished: Iterable[str] = ()) -> ReconcileReport:
         """Settle the journal with EC2 after a crash, then revoke what nobody needs.
@@ -266,6 +280,10 @@ class SecurityGroupLeases:
         Raises:
             AwsError: EC2 could not be read, or a rule could not be revoked.
         """
+        with self._journal.exclusive(_LOCK, poll=0.2):
+            return self._reconcile(finished)
+
+    def _reconcile(self, finished: Iterable[str]) -> ReconcileReport:
         live = [Lease.from_record(r) for r in self._journal.leases() if r.state != REVOKED]
         owned = find_owned(self._ec2, {lease.spec.group_id for lease in live})
         activated: list[str] = []

@@ -347,15 +347,23 @@ class FabricOperations(ClientBase):
                     ops.get(*self._rv, fabric_name, container_name, mapping_name)
                 )
 
-        return self._create_once(
-            f"map container {container_name} to policy {policy.name}",
-            lambda **kw: ops.begin_create(
-                *self._rv, fabric_name, container_name, mapping_name, body, **kw
-            ),
-            fetch,
-            scenarios=MAPPING_SCENARIOS,
-            target_name=container_name,
-        )
+        try:
+            return self._create_once(
+                f"map container {container_name} to policy {policy.name}",
+                lambda **kw: ops.begin_create(
+                    *self._rv, fabric_name, container_name, mapping_name, body, **kw
+                ),
+                fetch,
+                scenarios=MAPPING_SCENARIOS,
+                target_name=container_name,
+            )
+        except AzureConflictError:
+            # Someone mapped the container meanwhile (another host of the team, a person):
+            # ASR answers the conflict; a mapping to this policy is what was wanted.
+            for existing in self.list_container_mappings(fabric_name, container_name):
+                if (existing.policy_id or "").lower() == policy.id.lower():
+                    return existing
+            raise
 
     # -- a create whose answer was lost ---------------------------------------------------
 

@@ -10,6 +10,7 @@ from ec2asr import _validate as v
 from ec2asr.errors import CutoverNotConfirmedError, InvalidInputError, InvalidStateError
 from ec2asr.migration._checks import check_plan, check_step_kwargs, string_ids
 from ec2asr.migration._runtime import FleetContext, RunOptions, Runtime
+from ec2asr.migration._workers import holding, refuse_if_held
 from ec2asr.migration.plan import MigrationPlan, RecoveryPlanSpec
 from ec2asr.migration.report import MigrationReport
 from ec2asr.migration.stages import Stage
@@ -123,6 +124,8 @@ class StepMethods:
                 stopped, or its failover was committed (then the source is no longer the
                 primary); or only some members of a recovery plan are named.
             JournalLockedError: Another process drives this journal.
+            MachineClaimedError: Live workers drive some of the machines (PostgreSQL):
+                nothing was changed.
         """
         from ec2asr.migration._rollback import check_request, rollback
 
@@ -136,9 +139,10 @@ class StepMethods:
         records = check_request(self.journal, plan, instance_ids)  # refuse before any write
         if not records:
             return self.status()  # nothing to roll back: nothing is prepared either
-        fleet = self.prepare(plan)
-        rt = self._runtime(RunOptions(until=Stage.COMPLETED), fleet, total=len(plan))
-        rollback(rt, plan, records)
+        with holding(self.journal, [r.instance_id for r in records], "roll back"):
+            fleet = self.prepare(plan)
+            rt = self._runtime(RunOptions(until=Stage.COMPLETED), fleet, total=len(plan))
+            rollback(rt, plan, records)
         return self.status()
 
     def change_recovery_point(
@@ -152,6 +156,7 @@ class StepMethods:
             InvalidInputError: ``recovery_point_id`` is empty.
             InvalidStateError: The machine is not failed over (or already committed).
             JournalLockedError: Another process drives this journal.
+            MachineClaimedError: A live worker drives the machine (PostgreSQL).
         """
         from ec2asr.migration._rollback import change_point
 
@@ -172,9 +177,10 @@ class StepMethods:
                 f"{instance_id} is {stage}: the recovery point can be changed only after a "
                 "failover and before its commit"
             )
-        fleet = self.prepare(plan)
-        rt = self._runtime(RunOptions(until=Stage.FAILED_OVER), fleet, total=1)
-        change_point(rt, plan, instance_id, recovery_point_id)
+        with holding(self.journal, [instance_id], "change the recovery point"):
+            fleet = self.prepare(plan)
+            rt = self._runtime(RunOptions(until=Stage.FAILED_OVER), fleet, total=1)
+            change_point(rt, plan, instance_id, recovery_point_id)
         return self.status()
 
     def abort(self) -> tuple[str, ...]:
@@ -187,10 +193,16 @@ class StepMethods:
 
         Raises:
             JournalLockedError: Another process drives this journal.
+            MachineClaimedError: Live workers drive machines of this journal (PostgreSQL):
+                nothing was revoked.
             AwsError: AWS refused to revoke a rule (the journal keeps it for the next try).
         """
         self.journal.open()
-        revoked = self.leases.revoke_all()
+        # Every leased rule is revoked, so no machine of the journal may be driven meanwhile.
+        refuse_if_held(self.journal, self.journal.holders(), "abort")
+        holders = {h for lease in self.journal.leases() for h in lease.holders}
+        with holding(self.journal, sorted(holders), "abort"):
+            revoked = self.leases.revoke_all()
         return tuple(lease.lease_id for lease in revoked)
 
 

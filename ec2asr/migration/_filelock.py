@@ -27,9 +27,12 @@ class FileLock:
             fh.seek(0)
             holder = fh.read().strip() or "another process"
             fh.close()
+            journal = self.path.with_suffix("")
             raise JournalLockedError(
-                f"the migration journal {self.path.with_suffix('')} is in use by {holder}; "
-                "two processes must not drive one migration — wait for it to finish or stop it"
+                f"the migration journal {journal} is in use by {holder}; two processes must not "
+                "drive one journal file — wait for it to finish or stop it (to run several "
+                "workers on one migration, use a PostgreSQL journal)",
+                location=str(journal),
             ) from exc
         fh.seek(0)
         fh.truncate()

@@ -2,39 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ec2asr.errors import InvalidInputError, MigrationError
-from ec2asr.migration.records import LeaseRecord, dumps, parse_time
-
-
-def _lease_record(row: sqlite3.Row) -> LeaseRecord:
-    return LeaseRecord(
-        lease_id=row["lease_id"],
-        resource_id=row["resource_id"],
-        spec=json.loads(row["spec"]),
-        holders=tuple(json.loads(row["holders"])),
-        state=row["state"],
-        created_at=parse_time(row["created_at"]),
-        updated_at=parse_time(row["updated_at"]),
-    )
-
-
-class _Host(Protocol):
-    """What these methods need from the journal."""
-
-    _clock: Callable[[], datetime]
-
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-    def _query(self, sql: str, params: tuple[Any, ...] = ...) -> list[sqlite3.Row]: ...
-
-    def _now(self) -> str: ...
+from ec2asr.migration._journal_sql import Host, event_from_row, json_list, lease_from_row
+from ec2asr.migration.records import LeaseRecord, dumps
 
 
 class LeasesAndEvents:
@@ -43,7 +17,7 @@ class LeasesAndEvents:
     # -- leases -----------------------------------------------------------------------------
 
     def record_lease(
-        self: _Host, lease_id: str, resource_id: str, spec: Mapping[str, Any], *, holder: str
+        self: Host, lease_id: str, resource_id: str, spec: Mapping[str, Any], *, holder: str
     ) -> LeaseRecord:
         """Record (before making it) a temporary change, or add a holder to an existing one.
 
@@ -52,28 +26,34 @@ class LeasesAndEvents:
         Raises:
             InvalidInputError: When ``spec`` holds a secret.
         """
+        text = dumps(dict(spec))  # refuses a secret before anything is written
         now = self._now()
-        with self._tx() as conn:
-            row = conn.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
+        select = f"SELECT * FROM leases WHERE lease_id=?{self._LOCK_ROW}"
+        with self._tx() as tx:
+            self._fence(tx, holder)
+            row = tx.execute(select, (lease_id,)).fetchone()
             if row is None:
-                conn.execute(
+                cur = tx.execute(
                     "INSERT INTO leases (lease_id, resource_id, spec, holders, state, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, 'requested', ?, ?)",
-                    (lease_id, resource_id, dumps(dict(spec)), dumps([holder]), now, now),
+                    "updated_at) VALUES (?, ?, ?, ?, 'requested', ?, ?) "
+                    "ON CONFLICT(lease_id) DO NOTHING",
+                    (lease_id, resource_id, text, dumps([holder]), now, now),
                 )
-            else:
-                holders = list(json.loads(row["holders"]))
+                if cur.rowcount != 1:  # another worker recorded it first
+                    row = tx.execute(select, (lease_id,)).fetchone()
+            if row is not None:
+                holders = json_list(row["holders"], "leases", lease_id, self.location)
                 if holder not in holders:
                     holders.append(holder)
                 state = "requested" if row["state"] == "revoked" else row["state"]
-                conn.execute(
+                tx.execute(
                     "UPDATE leases SET holders=?, state=?, updated_at=? WHERE lease_id=?",
                     (dumps(holders), state, now, lease_id),
                 )
-            out = conn.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
-            return _lease_record(out)
+            out = tx.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
+            return lease_from_row(out, self.location)
 
-    def set_lease_state(self: _Host, lease_id: str, state: str) -> LeaseRecord:
+    def set_lease_state(self: Host, lease_id: str, state: str) -> LeaseRecord:
         """Mark a lease ``active`` (the change exists) or ``revoked`` (it was undone).
 
         Raises:
@@ -82,40 +62,44 @@ class LeasesAndEvents:
         """
         if state not in ("requested", "active", "revoked"):
             raise InvalidInputError(f"unknown lease state {state!r}")
-        with self._tx() as conn:
-            cur = conn.execute(
+        with self._tx() as tx:
+            cur = tx.execute(
                 "UPDATE leases SET state=?, updated_at=? WHERE lease_id=?",
                 (state, self._now(), lease_id),
             )
             if cur.rowcount == 0:
                 raise MigrationError(f"journal lease {lease_id!r} does not exist")
-            out = conn.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
-            return _lease_record(out)
+            out = tx.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
+            return lease_from_row(out, self.location)
 
-    def release_lease(self: _Host, lease_id: str, holder: str) -> LeaseRecord:
+    def release_lease(self: Host, lease_id: str, holder: str) -> LeaseRecord:
         """Remove a holder from a lease; the caller revokes it when no holder is left.
 
         Raises:
             MigrationError: When the lease is unknown.
         """
-        with self._tx() as conn:
-            row = conn.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
+        with self._tx() as tx:
+            self._fence(tx, holder)
+            row = tx.execute(
+                f"SELECT * FROM leases WHERE lease_id=?{self._LOCK_ROW}", (lease_id,)
+            ).fetchone()
             if row is None:
                 raise MigrationError(f"journal lease {lease_id!r} does not exist")
-            holders = [h for h in json.loads(row["holders"]) if h != holder]
-            conn.execute(
+            holders = json_list(row["holders"], "leases", lease_id, self.location)
+            holders = [h for h in holders if h != holder]
+            tx.execute(
                 "UPDATE leases SET holders=?, updated_at=? WHERE lease_id=?",
                 (dumps(holders), self._now(), lease_id),
             )
-            out = conn.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
-            return _lease_record(out)
+            out = tx.execute("SELECT * FROM leases WHERE lease_id=?", (lease_id,)).fetchone()
+            return lease_from_row(out, self.location)
 
     def leases(
-        self: _Host, *, state: str | None = None, holder: str | None = None
+        self: Host, *, state: str | None = None, holder: str | None = None
     ) -> list[LeaseRecord]:
         """Return leases, optionally only those in one state and/or held by one machine."""
         rows = self._query("SELECT * FROM leases ORDER BY created_at, lease_id")
-        out = [_lease_record(r) for r in rows]
+        out = [lease_from_row(r, self.location) for r in rows]
         if state is not None:
             out = [lease for lease in out if lease.state == state]
         if holder is not None:
@@ -125,7 +109,7 @@ class LeasesAndEvents:
     # -- events -----------------------------------------------------------------------------
 
     def append_event(
-        self: _Host,
+        self: Host,
         *,
         kind: str,
         message: str,
@@ -139,21 +123,15 @@ class LeasesAndEvents:
         Raises:
             InvalidInputError: When ``data`` holds a secret.
         """
-        with self._tx() as conn:
-            conn.execute(
+        text = dumps(dict(data or {}))  # refuses a secret before anything is written
+        with self._tx() as tx:
+            tx.execute(
                 "INSERT INTO events (at, kind, instance_id, stage, message, data) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    (at or self._clock()).isoformat(),
-                    kind,
-                    instance_id,
-                    stage,
-                    message,
-                    dumps(dict(data or {})),
-                ),
+                (self._time(at or self._clock()), kind, instance_id, stage, message, text),
             )
 
-    def events(self: _Host, instance_id: str | None = None) -> list[dict[str, Any]]:
+    def events(self: Host, instance_id: str | None = None) -> list[dict[str, Any]]:
         """Return the event log (oldest first) as dictionaries, optionally for one machine."""
         if instance_id is None:
             rows = self._query("SELECT * FROM events ORDER BY id")
@@ -161,14 +139,4 @@ class LeasesAndEvents:
             rows = self._query(
                 "SELECT * FROM events WHERE instance_id=? ORDER BY id", (instance_id,)
             )
-        return [
-            {
-                "at": r["at"],
-                "kind": r["kind"],
-                "instance_id": r["instance_id"],
-                "stage": r["stage"],
-                "message": r["message"],
-                "data": json.loads(r["data"]),
-            }
-            for r in rows
-        ]
+        return [event_from_row(r, self.location) for r in rows]

@@ -49,18 +49,20 @@ def prepare_fleet(
         AzureConflictError: A same-named policy or mapping exists with other settings.
         AzureError: Azure refused or failed a request (or kept failing).
     """
-    for attempt in range(1, PREPARE_ATTEMPTS + 1):
-        try:
-            if vault_location:
-                asr.ensure_vault(vault_location)
-            container = asr.get_protection_container(fabric.name)
-            asr_policy = asr.ensure_policy(policy)
-            asr.ensure_container_mapping(fabric.name, container, asr_policy)
-            break
-        except Ec2AsrError as exc:
-            if attempt == PREPARE_ATTEMPTS or not is_transient_anyhow(exc):
-                raise
-            sleep(min(60.0, 2.0**attempt))
+    # Workers of a team prepare one at a time; the others then find everything in place.
+    with journal.fleet_lock(sleep=sleep):
+        for attempt in range(1, PREPARE_ATTEMPTS + 1):
+            try:
+                if vault_location:
+                    asr.ensure_vault(vault_location)
+                container = asr.get_protection_container(fabric.name)
+                asr_policy = asr.ensure_policy(policy)
+                asr.ensure_container_mapping(fabric.name, container, asr_policy)
+                break
+            except Ec2AsrError as exc:
+                if attempt == PREPARE_ATTEMPTS or not is_transient_anyhow(exc):
+                    raise
+                sleep(min(60.0, 2.0**attempt))
     journal.set_meta("fabric", fabric.name)
     journal.set_meta("container", container)
     journal.set_meta("policy_id", asr_policy.id)

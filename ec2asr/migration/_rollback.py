@@ -142,6 +142,7 @@ def rollback(rt: Runtime, plan: MigrationPlan, records: Sequence[MachineRecord])
             )
     while rt.in_flight:
         elapsed = rt.tracker.wait()
+        rt.journal.renew_claims()  # a team's workers must not take these machines meanwhile
         observe(rt, lives, elapsed)
     ok_full = [live for live in finished if live.status is not MachineStatus.FAILED]
     ok_start = [live for live in start_only if live.status is not MachineStatus.FAILED]

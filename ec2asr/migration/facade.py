@@ -23,17 +23,20 @@ from ec2asr.azure.site_recovery import SiteRecoveryClient
 from ec2asr.errors import (
     Ec2AsrError,
     InvalidInputError,
+    MachineClaimedError,
 )
 from ec2asr.events import EventDispatcher, EventKind, MigrationEvent
-from ec2asr.migration import _checks, _reconcile, _recovery_plan
+from ec2asr.migration import _checks, _recovery_plan
 from ec2asr.migration._facade_steps import StepMethods, _check_confirmation
 from ec2asr.migration._observe import observe
 from ec2asr.migration._planning import appliance_summary, build_plan
 from ec2asr.migration._preparation import prepare_fleet
 from ec2asr.migration._runtime import FleetContext, Live, RunOptions, Runtime
 from ec2asr.migration._steps import act
+from ec2asr.migration._workers import Crew, team_installer
 from ec2asr.migration.journal import Journal
 from ec2asr.migration.plan import (
+    MachinePlan,
     MigrationPlan,
     RecoveryPlanSpec,
 )
@@ -63,7 +66,8 @@ class Migration(StepMethods):
             :class:`~ec2asr.ManualInstall` or your own :class:`~ec2asr.MobilityInstaller`).
         target: Where the machines land in Azure.
         policy: The replication policy (created or reused).
-        journal: A :class:`~ec2asr.Journal` or the path of its SQLite file.
+        journal: A :class:`~ec2asr.Journal`, the path of its SQLite file, or a
+            ``postgresql://`` URL (a :class:`~ec2asr.PostgresJournal` shared by workers).
         appliance: The appliance fabric's name when several are registered.
         vault_location: Create the vault in this region when it does not exist (None: it must).
         manage_security_groups: Add the missing replication rules (source egress and appliance
@@ -149,7 +153,7 @@ class Migration(StepMethods):
         self._fleet: FleetContext | None = None
 
     def __repr__(self) -> str:
-        return f"Migration(name={self.name!r}, journal={str(self.journal.path)!r})"
+        return f"Migration(name={self.name!r}, journal={self.journal.location!r})"
 
     @property
     def leases(self) -> SecurityGroupLeases:
@@ -211,8 +215,8 @@ class Migration(StepMethods):
         means none."""
         if self.journal.is_open:
             records = self.journal.machines()
-        elif self.journal.path.is_file():
-            with Journal(self.journal.path, read_only=True) as snapshot:
+        elif self.journal.exists():
+            with self.journal.reader() as snapshot:
                 records = snapshot.machines()
         else:
             return frozenset()
@@ -247,28 +251,35 @@ class Migration(StepMethods):
             sleep=self._sleep,
         )
         for machine_plan in plan:
-            record = self.journal.machine(machine_plan.instance_id)
-            data = {"target": machine_plan.target.to_dict()}
-            untouched = record is None or record.stage is Stage.PLANNED
-            if untouched and not machine_plan.migrates:
-                self.journal.update_machine(
-                    machine_plan.instance_id,
-                    name=machine_plan.machine.name,
-                    status=MachineStatus.BLOCKED,
-                    data={**data, "blockers": list(machine_plan.blockers)},
-                )
-            elif record is None:
-                self.journal.update_machine(
-                    machine_plan.instance_id, name=machine_plan.machine.name, data=data
-                )
-            elif record.status is MachineStatus.BLOCKED and untouched:
-                # Blocked by an earlier plan; this plan finds nothing in the way any more.
-                self.journal.update_machine(
-                    machine_plan.instance_id,
-                    status=MachineStatus.PENDING,
-                    data={**data, "blockers": []},
-                )
+            try:
+                self._record(machine_plan)
+            except MachineClaimedError:
+                continue  # a live worker drives it and has recorded it
         return self._fleet
+
+    def _record(self, machine_plan: MachinePlan) -> None:
+        """Record a planned machine in the journal (blocked or pending)."""
+        record = self.journal.machine(machine_plan.instance_id)
+        data = {"target": machine_plan.target.to_dict()}
+        untouched = record is None or record.stage is Stage.PLANNED
+        if untouched and not machine_plan.migrates:
+            self.journal.update_machine(
+                machine_plan.instance_id,
+                name=machine_plan.machine.name,
+                status=MachineStatus.BLOCKED,
+                data={**data, "blockers": list(machine_plan.blockers)},
+            )
+        elif record is None:
+            self.journal.update_machine(
+                machine_plan.instance_id, name=machine_plan.machine.name, data=data
+            )
+        elif record.status is MachineStatus.BLOCKED and untouched:
+            # Blocked by an earlier plan; this plan finds nothing in the way any more.
+            self.journal.update_machine(
+                machine_plan.instance_id,
+                status=MachineStatus.PENDING,
+                data={**data, "blockers": []},
+            )
 
     def run(
         self,
@@ -342,33 +353,20 @@ class Migration(StepMethods):
             drain_timeout=drain_timeout,
         )
         rt = self._runtime(options, fleet, total=len(members))
-        lives = []
-        for machine_plan in plan:
-            record = self.journal.machine(machine_plan.instance_id)
-            if record is None or (only_from is not None and record.stage < only_from):
-                continue
-            started = record.stage > Stage.PLANNED and record.status is not MachineStatus.BLOCKED
-            if not machine_plan.migrates:
-                if not started:
-                    continue
-                # Work under way is carried on (an ASR job may be in flight); say why it is
-                # noteworthy rather than leaving the machine half-migrated.
-                rt.events.emit(
-                    EventKind.WARNING,
-                    "carrying on with a migration already under way although the new plan "
-                    f"blocks it: {'; '.join(machine_plan.blockers)}",
-                    instance_id=machine_plan.instance_id,
-                    stage=record.stage.value,
-                )
-            lives.append(Live(plan=machine_plan, record=record))
+        crew = Crew(self.journal, rt, plan, only_from=only_from)
         bar = self._progress_bar
         try:
+            lives = crew.start()  # this worker's machines, reconciled with AWS and Azure
             if bar is not None:
                 bar.seed((x.iid, x.stage, x.status, x.data.get("percent")) for x in lives)
-            _reconcile.reconcile(rt, lives)
-            cutover = _recovery_plan.PlanCutover(rt, lives) if recovery_plan is not None else None
-            self._loop(rt, lives, cutover)
+            cutover = (
+                _recovery_plan.PlanCutover(rt, lives)
+                if recovery_plan is not None and lives
+                else None
+            )
+            self._loop(rt, lives, cutover, crew)
         finally:
+            crew.stop()
             if bar is not None:
                 bar.close()  # also when the run raises: the terminal gets its streams back
         return self.status()
@@ -392,7 +390,9 @@ class Migration(StepMethods):
             asr=self.asr,
             tracker=tracker,
             events=events,
-            installer=self.installer,
+            installer=team_installer(
+                self.installer, self.journal, sleep=self._sleep, poll=self.poll_interval
+            ),
             control=InstanceControl(self.ec2.ec2_client),
             leases=self.leases,
             manage_security_groups=self.manage_security_groups,
@@ -405,15 +405,21 @@ class Migration(StepMethods):
             migration_id=self.name,
         )
 
-    def _loop(self, rt: Runtime, lives: list[Live], cutover: Any) -> None:
+    def _loop(self, rt: Runtime, lives: list[Live], cutover: Any, crew: Crew) -> None:
         waited = 0.0
-        elapsed = 0.0
         while True:
-            act(rt, lives, self.target)
-            if cutover is not None:
-                cutover.act()
+            with crew.guard(lives):
+                crew.cycle(lives)
+                act(rt, lives, self.target)
+                if cutover is not None:
+                    cutover.act()
             busy = [live for live in lives if not live.settled]
-            if not busy and rt.in_flight == 0 and (cutover is None or cutover.settled):
+            if (
+                not busy
+                and rt.in_flight == 0
+                and (cutover is None or cutover.settled)
+                and crew.done
+            ):
                 break
             if rt.options.timeout is not None and waited >= rt.options.timeout:
                 rt.events.emit(
@@ -423,9 +429,10 @@ class Migration(StepMethods):
                 break
             elapsed = rt.tracker.wait()
             waited += elapsed
-            observe(rt, lives, elapsed)
-            if cutover is not None:
-                cutover.observe()
+            with crew.guard(lives):
+                observe(rt, lives, elapsed)
+                if cutover is not None:
+                    cutover.observe()
 
     def status(self) -> MigrationReport:
         """The report of every machine in the journal (opens it read-write if needed).

@@ -13,7 +13,7 @@ from ec2asr._secret import Secret
 from ec2asr.errors import InvalidInputError
 from ec2asr.migration.stages import MachineStatus, Stage
 
-__all__ = ["LeaseRecord", "MachineRecord", "StepRecord", "StepState"]
+__all__ = ["ClaimView", "LeaseRecord", "MachineRecord", "StepRecord", "StepState"]
 
 
 def utcnow() -> datetime:
@@ -40,8 +40,10 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default, sort_keys=True)
 
 
-def parse_time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+def parse_time(value: str | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
 
 
 class StepState:
@@ -140,3 +142,19 @@ class LeaseRecord:
     state: str = "requested"
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+@attrs.frozen
+class ClaimView:
+    """A machine as a worker deciding what to claim sees it.
+
+    Attributes:
+        record: The machine's record.
+        changed_before_run: Its record last changed before this worker's run began (a
+            machine that failed or waits for a person is retried only then).
+        holder: Another live worker holding it, or None.
+    """
+
+    record: MachineRecord
+    changed_before_run: bool = True
+    holder: str | None = None

@@ -123,6 +123,9 @@ def _url_path(url: str) -> str:
     return urllib.parse.unquote(urllib.parse.urlsplit(url).path).rstrip("/").lower()
 
 
+_VALIDATING = threading.Lock()
+
+
 class ContractValidator:
     """Checks exchanges against the SDK-derived contract; collects mismatches."""
 
@@ -147,7 +150,11 @@ class ContractValidator:
     def observe(self, request: Any, response: Any) -> None:
         """The emulator's exchange hook: validate one request and its answer."""
         try:
-            name, problems = self._validate(request, response)
+            # One validation at a time in the process: the SDK contract is read (ast, compiled
+            # annotations) on first use, and CPython's AST constructor is not safe to run on
+            # several threads at once ("AST constructor recursion depth mismatch").
+            with _VALIDATING:
+                name, problems = self._validate(request, response)
         except Exception as exc:  # a validator bug must show, never break the server
             name, problems = "validator", [("response", f"validator error: {exc!r}")]
         with self._lock:

@@ -72,6 +72,7 @@ def make_migration(
     )
     kwargs.setdefault("poll_interval", 120)
     kwargs.setdefault("sleep", sim_sleep(sandbox))
+    kwargs.setdefault("now", sandbox.now)
     return Migration(
         ec2=discovery,
         asr=asr,
@@ -79,7 +80,6 @@ def make_migration(
         target=kwargs.pop("target", TARGET),
         policy=kwargs.pop("policy", ec2asr.ReplicationPolicy()),
         journal=journal,
-        now=sandbox.now,
         **kwargs,
     )
 

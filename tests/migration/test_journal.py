@@ -1,59 +1,81 @@
+"""The journal's records and semantics, on both backends (SQLite file, PostgreSQL schema).
+
+Backend-specific behaviour (the SQLite file lock, PostgreSQL claims) is tested in
+``test_journal_sqlite.py`` and ``test_journal_postgres.py``.
+"""
+
 from __future__ import annotations
 
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import textwrap
-import time
-from datetime import datetime, timezone
-from pathlib import Path
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ec2asr import Journal, PostgresJournal, SqliteJournal
 from ec2asr._secret import Secret
-from ec2asr.errors import InvalidInputError, JournalLockedError, MigrationError
-from ec2asr.migration.journal import Journal, StepState
+from ec2asr.errors import (
+    InvalidInputError,
+    JournalCorruptError,
+    JournalSchemaError,
+    MigrationError,
+)
+from ec2asr.migration.journal import StepState
 from ec2asr.migration.stages import MachineStatus, Stage
+from tests._journals import MakeJournal, execute, stored_text
 
 
 @pytest.fixture
-def journal(tmp_path: Path):
-    with Journal(tmp_path / "m.sqlite") as j:
+def journal(make_journal: MakeJournal) -> Iterator[Journal]:
+    with make_journal() as j:
         yield j
 
 
-def test_constructor_does_no_io(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "m.sqlite"
-    j = Journal(path)
-    assert not path.exists()
-    assert not path.parent.exists()
+def test_journal_picks_its_backend_from_the_location(tmp_path) -> None:
+    assert type(Journal(tmp_path / "m.sqlite")) is SqliteJournal
+    assert type(Journal(str(tmp_path / "m.sqlite"))) is SqliteJournal
+    pg = Journal("postgresql://someone@127.0.0.1:5432/test")
+    assert type(pg) is PostgresJournal
+    assert isinstance(pg, Journal)
+    assert type(Journal("postgres://someone@127.0.0.1/test")) is PostgresJournal
+    with pytest.raises(InvalidInputError, match="file path or a postgresql"):
+        Journal("")
+    with pytest.raises(InvalidInputError, match="file path or a postgresql"):
+        Journal(None)  # type: ignore[arg-type]
+
+
+def test_constructor_does_no_io(make_journal: MakeJournal) -> None:
+    j = make_journal()
     assert "closed" in repr(j)
+    assert not j.exists()
+    assert not j.is_open
 
 
-def test_open_uses_wal(tmp_path: Path) -> None:
-    path = tmp_path / "m.sqlite"
-    with Journal(path):
-        conn = sqlite3.connect(path)
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        conn.close()
-
-
-def test_machine_records_merge_data_and_persist(tmp_path: Path) -> None:
-    path = tmp_path / "m.sqlite"
-    with Journal(path) as j:
+def test_machine_records_merge_data_and_persist(make_journal: MakeJournal) -> None:
+    with make_journal() as j:
         rec = j.update_machine("i-1", name="web-01", data={"a": 1})
         assert rec.stage is Stage.PLANNED
         assert rec.status is MachineStatus.PENDING
         j.update_machine("i-1", stage=Stage.REPLICATING, data={"b": 2})
-    with Journal(path) as j:
+        j.update_machine("i-0", name="second")
+    with make_journal() as j:
         rec = j.machine("i-1")
         assert rec is not None
         assert rec.name == "web-01"
         assert rec.stage is Stage.REPLICATING
         assert dict(rec.data) == {"a": 1, "b": 2}
         assert j.machine("i-unknown") is None
+        # In the order they were first recorded, not by id.
+        assert [r.instance_id for r in j.machines()] == ["i-1", "i-0"]
+
+
+def test_times_come_from_the_clock(make_journal: MakeJournal) -> None:
+    at = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
+    with make_journal(clock=lambda: at) as j:
+        rec = j.update_machine("i-1")
+        step = j.begin_step("i-1", "x")
+    assert rec.created_at == at
+    assert rec.updated_at == at
+    assert step.started_at == at
 
 
 def test_errors_are_recorded_and_cleared(journal: Journal) -> None:
@@ -90,6 +112,10 @@ def test_write_ahead_steps(journal: Journal) -> None:
     assert last.error == "ASR error 1234"
     abandoned = journal.end_step(journal.begin_step("i-3", "x").id, succeeded=False, abandoned=True)
     assert abandoned.state == StepState.ABANDONED
+    assert [s.subject for s in journal.steps()] == ["i-1", "i-2", "i-3"]
+    assert [s.step for s in journal.steps("i-2", step="unplanned-failover")] == [
+        "unplanned-failover"
+    ]
 
 
 def test_unknown_step_is_an_error(journal: Journal) -> None:
@@ -98,7 +124,7 @@ def test_unknown_step_is_an_error(journal: Journal) -> None:
 
 
 def test_secrets_are_refused_everywhere(journal: Journal) -> None:
-    secret = Secret("hunter2", label="run-as password")
+    secret = Secret("hunter2-journal-marker", label="run-as password")
     with pytest.raises(InvalidInputError):
         journal.update_machine("i-1", data={"password": secret})
     with pytest.raises(InvalidInputError):
@@ -113,7 +139,8 @@ def test_secrets_are_refused_everywhere(journal: Journal) -> None:
     assert journal.machine("i-1") is None
     assert journal.steps() == []
     assert journal.leases() == []
-    assert "hunter2" not in journal.path.read_bytes().decode("latin-1")
+    assert journal.events() == []
+    assert "hunter2-journal-marker" not in stored_text(journal)
 
 
 def test_leases_lifecycle(journal: Journal) -> None:
@@ -124,6 +151,7 @@ def test_leases_lifecycle(journal: Journal) -> None:
     journal.record_lease(lease.lease_id, "sg-1", spec, holder="i-2")
     lease = journal.set_lease_state(lease.lease_id, "active")
     assert lease.holders == ("i-1", "i-2")
+    assert dict(lease.spec) == spec
     assert journal.leases(state="active", holder="i-2") == [lease]
     lease = journal.release_lease(lease.lease_id, "i-1")
     assert lease.holders == ("i-2",)
@@ -136,6 +164,8 @@ def test_leases_lifecycle(journal: Journal) -> None:
         journal.set_lease_state(lease.lease_id, "gone")
     with pytest.raises(MigrationError):
         journal.set_lease_state("nope", "active")
+    with pytest.raises(MigrationError):
+        journal.release_lease("nope", "i-1")
 
 
 def test_events_and_meta(journal: Journal) -> None:
@@ -143,9 +173,11 @@ def test_events_and_meta(journal: Journal) -> None:
     journal.append_event(
         kind="stage", message="enabled", instance_id="i-1", stage="replicating", at=at
     )
-    journal.append_event(kind="stage", message="other", instance_id="i-2")
+    journal.append_event(kind="stage", message="other", instance_id="i-2", data={"n": 1})
     assert [e["message"] for e in journal.events("i-1")] == ["enabled"]
     assert journal.events("i-1")[0]["at"] == at.isoformat()
+    assert datetime.fromisoformat(journal.events("i-2")[0]["at"]) > at + timedelta(days=1)
+    assert journal.events("i-2")[0]["data"] == {"n": 1}
     assert len(journal.events()) == 2
     journal.set_meta("migration", "demo")
     journal.set_meta("migration", "demo2")
@@ -153,77 +185,65 @@ def test_events_and_meta(journal: Journal) -> None:
     assert journal.get_meta("absent") is None
 
 
-def test_closed_journal_refuses_use(tmp_path: Path) -> None:
-    j = Journal(tmp_path / "m.sqlite")
+def test_closed_journal_refuses_use(make_journal: MakeJournal) -> None:
+    j = make_journal()
     with pytest.raises(MigrationError, match="not open"):
         j.machines()
+    with j:
+        j.update_machine("i-1")
+    with pytest.raises(MigrationError, match="not open"):
+        j.update_machine("i-1")
 
 
-def test_second_opener_in_same_process_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "m.sqlite"
-    with Journal(path), pytest.raises(JournalLockedError, match=f"pid {os.getpid()}"):
-        Journal(path).open()
-    # Released on close: opening again works.
-    with Journal(path) as again:
-        assert again.is_open
+def test_open_is_idempotent_and_close_too(make_journal: MakeJournal) -> None:
+    j = make_journal()
+    assert j.open() is j
+    assert j.open() is j
+    assert j.is_open
+    j.close()
+    j.close()
+    assert not j.is_open
 
 
-_HOLDER = textwrap.dedent(
-    """
-    import sys, time
-    from ec2asr.migration.journal import Journal
-    j = Journal(sys.argv[1]).open()
-    j.update_machine("i-held", name="held")
-    print("locked", flush=True)
-    time.sleep(60)
-    """
-)
-
-
-def test_other_process_is_refused_and_lock_dies_with_sigkill(tmp_path: Path) -> None:
-    path = tmp_path / "m.sqlite"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(path)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "locked"
-        with pytest.raises(JournalLockedError, match=f"pid {proc.pid}"):
-            Journal(path).open()
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            j = Journal(path).open()
-            break
-        except JournalLockedError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    try:
-        rec = j.machine("i-held")
-        assert rec is not None
-        assert rec.name == "held"
-    finally:
-        j.close()
-
-
-def test_not_a_database(tmp_path: Path) -> None:
-    path = tmp_path / "m.sqlite"
-    path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(MigrationError, match="not a usable journal"):
-        Journal(path).open()
-    # The lock was released despite the failure.
-    path.unlink()
-    with Journal(path):
-        pass
-
-
-def test_schema_mismatch(tmp_path: Path) -> None:
-    path = tmp_path / "m.sqlite"
-    with Journal(path) as j:
+def test_schema_version_of_another_ec2asr_is_refused(make_journal: MakeJournal) -> None:
+    with make_journal() as j:
+        j.update_machine("i-1")
         j.set_meta("schema", "999")
-    with pytest.raises(MigrationError, match="schema 999"):
-        Journal(path).open()
+    with pytest.raises(JournalSchemaError, match="schema 999") as caught:
+        make_journal().open()
+    assert "newer ec2asr" in str(caught.value)
+    assert caught.value.found == "999"
+    assert caught.value.expected == "2"
+    with pytest.raises(JournalSchemaError, match="schema 999"):
+        make_journal(read_only=True).open()
+
+
+def test_a_garbled_row_is_a_corrupt_journal_error(make_journal: MakeJournal) -> None:
+    with make_journal() as j:
+        j.update_machine("i-1", stage=Stage.REPLICATING)
+        j.update_machine("i-2")
+        execute(j, "UPDATE machines SET stage = %s WHERE instance_id = %s", ("bogus", "i-1"))
+        with pytest.raises(JournalCorruptError, match="machines row 'i-1'") as caught:
+            j.machines()
+        assert "restore the journal" in str(caught.value).lower()
+        assert caught.value.location == j.location
+        # A write that merges into a damaged row refuses too, and changes nothing.
+        execute(j, "UPDATE machines SET data = %s WHERE instance_id = %s", ("[1, 2]", "i-2"))
+        with pytest.raises(JournalCorruptError, match="machines row 'i-2'"):
+            j.update_machine("i-2", stage=Stage.COMPLETED, data={"x": 1})
+        with pytest.raises(JournalCorruptError, match="machines row 'i-2'"):
+            j.machine("i-2")
+        execute(j, "UPDATE machines SET data = %s WHERE instance_id = %s", ("{}", "i-2"))
+        record = j.machine("i-2")
+        assert record is not None
+        assert record.stage is Stage.PLANNED
+
+
+def test_reader_sees_the_writer(make_journal: MakeJournal) -> None:
+    with make_journal() as writer:
+        writer.update_machine("i-1", stage=Stage.PROTECTED)
+        with writer.reader() as reader:
+            assert reader.read_only
+            (record,) = reader.machines()
+            assert record.stage is Stage.PROTECTED
+    assert make_journal().exists()
