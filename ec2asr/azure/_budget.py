@@ -40,6 +40,7 @@ from ec2asr.errors import InvalidInputError
 __all__ = [
     "ENV_VAR",
     "MIN_WAIT",
+    "ArmBudget",
     "BudgetStore",
     "MemoryBudget",
     "SqliteBudget",
