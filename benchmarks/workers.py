@@ -46,7 +46,6 @@ from ec2asr.testing import Sandbox, SimulatedClock, Timings
 from ec2asr.testing.emulator.arm import ArmError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests._budget_share import share
 
 PG_URL = os.environ.get("EC2ASR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 PROFILES = ("win2016", "win2019", "win2022", "rhel67")
@@ -152,7 +151,7 @@ def run(n: int, workers: int, *, interval: float, bandwidth: int) -> Outcome:
                 clock=sandbox.now,
             )
             journals.append(journal)
-            share(asr.rate_limiter, journal.budget_store(), sandbox.subscription_id)
+            asr.rate_limiter.share(journal.budget_store())  # plan() too draws on it
             migrations.append(
                 ec2asr.Migration(
                     ec2=ec2asr.Ec2Discovery(sandbox.new_aws_session()),

@@ -28,6 +28,7 @@ from ec2asr.assessment import (
 from ec2asr.aws import Ec2Discovery
 from ec2asr.aws.leases import SecurityGroupLeases
 from ec2asr.aws.network import ConnectivityReport, NetworkInspector
+from ec2asr.azure._budget import BudgetStore, MemoryBudget, SqliteBudget
 from ec2asr.azure.site_recovery import SiteRecoveryClient
 from ec2asr.errors import (
     AsrJobError,
@@ -114,6 +115,7 @@ __all__ = [
     "AzureResourceNotFoundError",
     "AzureThrottlingError",
     "AzureVmSize",
+    "BudgetStore",
     "ClaimLostError",
     "ConnectivityError",
     "ConnectivityReport",
@@ -151,6 +153,7 @@ __all__ = [
     "MachineReport",
     "MachineStatus",
     "ManualInstall",
+    "MemoryBudget",
     "Migration",
     "MigrationError",
     "MigrationEvent",
@@ -178,6 +181,7 @@ __all__ = [
     "SiteRecoveryClient",
     "SizeFamily",
     "SourceMachine",
+    "SqliteBudget",
     "SqliteJournal",
     "SsmRunCommand",
     "SsmStatus",

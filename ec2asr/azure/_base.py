@@ -13,6 +13,7 @@ from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
 from ec2asr import _validate as v
+from ec2asr.azure._budget import ArmBudget, resolve_budget
 from ec2asr.azure._errors import translating
 from ec2asr.azure._pipeline import (
     ArmRateLimiter,
@@ -66,6 +67,7 @@ class ClientBase:
         vault: str,
         base_url: str | None = None,
         rate_limiter: ArmRateLimiter | None = None,
+        arm_budget: ArmBudget = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         polling_interval: float = 30.0,
@@ -92,6 +94,12 @@ class ClientBase:
             raise InvalidInputError(
                 f"rate_limiter must be an ArmRateLimiter, not {v.shown(rate_limiter)}"
             )
+        if rate_limiter is not None and arm_budget is not None:
+            raise InvalidInputError(
+                "give rate_limiter or arm_budget, not both (a limiter has its budget: "
+                "ArmRateLimiter(store=...) or limiter.share(store))"
+            )
+        store = resolve_budget(arm_budget) if rate_limiter is None else None
         v.check_callable("sleep", sleep)
         v.check_callable("clock", clock)
         v.check_number("polling_interval", polling_interval, minimum=0)
@@ -101,7 +109,11 @@ class ClientBase:
         self.resource_group = resource_group
         self.vault = vault
         self.base_url = base_url
-        self.rate_limiter = rate_limiter or ArmRateLimiter(clock=clock, sleep=sleep)
+        if rate_limiter is not None:
+            rate_limiter.bind(subscription_id)
+        self.rate_limiter = rate_limiter or ArmRateLimiter(
+            clock=clock, sleep=sleep, store=store, subscription=subscription_id
+        )
         self._sleep = sleep
         self._clock = clock
         self.polling_interval = polling_interval

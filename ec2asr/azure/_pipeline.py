@@ -3,6 +3,8 @@
 Every ARM call ec2asr makes goes through one :class:`ArmRateLimiter` (shared by every client of
 a :class:`~ec2asr.SiteRecoveryClient`): a client-side token bucket for reads and one for writes,
 sized to ARM's per-subscription limits, so a fleet of a thousand machines does not earn 429s.
+The buckets live in a :class:`~ec2asr.azure._budget.BudgetStore`, which several processes
+(and hosts) may share: ARM's limits are per subscription, not per process.
 When ARM still answers 429/503, :class:`ThrottleRetryPolicy` honours ``Retry-After`` with an
 injectable ``sleep`` so tests never sleep for real.
 """
@@ -21,6 +23,10 @@ from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ServiceResponseError
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy, SansIOHTTPPolicy
+
+from ec2asr import _validate as v
+from ec2asr.azure._budget import BudgetStore, MemoryBudget, bucket_name
+from ec2asr.errors import InvalidInputError
 
 __all__ = [
     "ArmRateLimiter",
@@ -41,13 +47,21 @@ ARM_WRITES = (200, 10.0)
 
 
 class TokenBucket:
-    """A thread-safe token bucket.
+    """A thread-safe token bucket, kept in a :class:`~ec2asr.azure._budget.BudgetStore`.
+
+    Each :meth:`acquire` takes (reserves) one token and sleeps **once**, for the time the store
+    answers: 0, or at least :data:`~ec2asr.azure._budget.MIN_WAIT` (1 ms), a wait any clock can
+    measure. Threads contending for the bucket queue up first come first served, and the long-run
+    rate is exact whatever the clock rounds a sleep to.
 
     Args:
         capacity: The burst size.
         rate: Tokens added per second.
-        clock: A monotonic clock in seconds.
+        clock: A clock in seconds (passed to the store as ``now``).
         sleep: How to wait for a token.
+        store: Where the bucket lives (default: a :class:`~ec2asr.azure._budget.MemoryBudget`
+            of its own).
+        name: The bucket's name in the store.
     """
 
     def __init__(
@@ -57,47 +71,40 @@ class TokenBucket:
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
+        store: BudgetStore | None = None,
+        name: str = "bucket",
     ) -> None:
         if capacity < 1 or rate <= 0:
             raise ValueError("a token bucket needs capacity >= 1 and rate > 0")
         self.capacity = capacity
         self.rate = rate
+        self.store: BudgetStore = store if store is not None else MemoryBudget()
+        self.name = name
         self._clock = clock
         self._sleep = sleep
-        self._tokens = float(capacity)
-        self._updated = clock()
         self._lock = threading.Lock()
         self.waited = 0.0
         """Total seconds spent waiting for tokens (for benchmarks and reports)."""
-
-    def _refill(self) -> None:
-        now = self._clock()
-        elapsed = max(0.0, now - self._updated)
-        self._tokens = min(float(self.capacity), self._tokens + elapsed * self.rate)
-        self._updated = now
+        self.sleeps = 0
+        """How many times :meth:`acquire` slept (at most once per token)."""
 
     def acquire(self) -> float:
         """Take one token, waiting if none is left; return how long it waited."""
-        waited = 0.0
-        while True:
+        wait = self.store.take(self.name, self.capacity, self.rate, self._clock())
+        if wait > 0:
             with self._lock:
-                self._refill()
-                # The epsilon absorbs float error: a refill of exactly the missing fraction
-                # can land a hair below 1.0 and must not cause an endless series of tiny waits.
-                if self._tokens >= 1.0 - 1e-9:
-                    self._tokens = max(0.0, self._tokens - 1.0)
-                    self.waited += waited
-                    return waited
-                wait = (1.0 - self._tokens) / self.rate
+                self.waited += wait
+                self.sleeps += 1
             self._sleep(wait)
-            waited += wait
+        return wait
 
     @property
-    def available(self) -> float:
-        """Tokens available now."""
-        with self._lock:
-            self._refill()
-            return self._tokens
+    def available(self) -> float | None:
+        """Tokens available now (negative: reserved ahead); None when the store cannot say
+        without taking one (a shared store)."""
+        if isinstance(self.store, MemoryBudget):
+            return self.store.tokens(self.name, self.capacity, self.rate, self._clock())
+        return None
 
 
 @attrs.define
@@ -158,11 +165,23 @@ def _operation_of(path: str) -> str:
 class ArmRateLimiter:
     """ARM's per-subscription limits, applied on the client side.
 
+    Its two buckets are named ``<subscription>/reads`` and ``<subscription>/writes`` in
+    ``store``: every limiter of the same subscription on the same store shares one budget
+    (the clients of one process given one :class:`~ec2asr.azure._budget.MemoryBudget`, the
+    processes of a host on one :class:`~ec2asr.azure._budget.SqliteBudget`, the workers of a
+    team on the journal's :class:`~ec2asr.migration._pg_budget.PostgresBudget`).
+
     Args:
         reads: ``(burst, per_second)`` for GET/HEAD.
         writes: ``(burst, per_second)`` for PUT/PATCH/POST/DELETE.
-        clock: A monotonic clock in seconds.
+        clock: A clock in seconds (monotonic, or one the store's processes share).
         sleep: How to wait.
+        store: Where the buckets live (default: a ``MemoryBudget`` of this limiter's own).
+        subscription: The subscription whose budget this is (a
+            :class:`~ec2asr.SiteRecoveryClient` sets it when it is None).
+
+    Raises:
+        InvalidInputError: ``store`` has no ``take``; ``subscription`` is not a string.
     """
 
     def __init__(
@@ -172,10 +191,71 @@ class ArmRateLimiter:
         writes: tuple[int, float] = ARM_WRITES,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
+        store: BudgetStore | None = None,
+        subscription: str | None = None,
     ) -> None:
-        self.reads = TokenBucket(reads[0], reads[1], clock=clock, sleep=sleep)
-        self.writes = TokenBucket(writes[0], writes[1], clock=clock, sleep=sleep)
+        _check_store(store, optional=True)
+        if subscription is not None and (not isinstance(subscription, str) or not subscription):
+            raise InvalidInputError(f"subscription must be a string, not {v.shown(subscription)}")
+        own = store if store is not None else MemoryBudget()
+        self.subscription = subscription
+        self.reads = TokenBucket(
+            reads[0],
+            reads[1],
+            clock=clock,
+            sleep=sleep,
+            store=own,
+            name=bucket_name(subscription, "reads"),
+        )
+        self.writes = TokenBucket(
+            writes[0],
+            writes[1],
+            clock=clock,
+            sleep=sleep,
+            store=own,
+            name=bucket_name(subscription, "writes"),
+        )
         self.counter = RequestCounter()
+
+    def __repr__(self) -> str:
+        return f"ArmRateLimiter(subscription={self.subscription!r}, store={self.store!r})"
+
+    @property
+    def store(self) -> BudgetStore:
+        """Where the buckets live."""
+        return self.reads.store
+
+    def bind(self, subscription: str) -> None:
+        """Name the buckets after ``subscription`` (once: a limiter is one subscription's).
+
+        Raises:
+            InvalidInputError: The limiter already belongs to another subscription.
+        """
+        if self.subscription is not None:
+            if self.subscription.lower() != subscription.lower():
+                raise InvalidInputError(
+                    f"this rate limiter is subscription {self.subscription}'s budget, not "
+                    f"{subscription}'s: give each subscription its own ArmRateLimiter"
+                )
+            return
+        self.subscription = subscription
+        self.reads.name = bucket_name(subscription, "reads")
+        self.writes.name = bucket_name(subscription, "writes")
+
+    def share(self, store: BudgetStore) -> BudgetStore:
+        """Draw from ``store`` from now on (tokens left in the old store are not carried over).
+
+        Returns:
+            The store used until now (to go back to it).
+
+        Raises:
+            InvalidInputError: ``store`` has no ``take``.
+        """
+        _check_store(store, optional=False)
+        previous = self.store
+        self.reads.store = store
+        self.writes.store = store
+        return previous
 
     def acquire(self, method: str, path: str) -> float:
         """Take a token for one request (waiting if needed) and count it."""
@@ -187,6 +267,16 @@ class ArmRateLimiter:
     def policy(self) -> SansIOHTTPPolicy[Any, Any]:
         """The azure-core policy that applies this limiter to every attempt."""
         return _RateLimitPolicy(self)
+
+
+def _check_store(store: object, *, optional: bool) -> None:
+    if store is None and optional:
+        return
+    if not isinstance(store, BudgetStore):
+        raise InvalidInputError(
+            "store must be a budget store with take(bucket, capacity, rate, now) "
+            f"(MemoryBudget, SqliteBudget, PostgresBudget), not {v.shown(store)}"
+        )
 
 
 class _RateLimitPolicy(SansIOHTTPPolicy[Any, Any]):

@@ -30,6 +30,15 @@ class SiteRecoveryClient(FabricOperations, ProtectionOperations, PlanOperations,
             (the rehearsal sandbox) is allowed and gets a bearer-token policy that permits it.
         rate_limiter: A shared :class:`~ec2asr.azure._pipeline.ArmRateLimiter` (one per
             subscription); by default one sized to ARM's limits.
+        arm_budget: Where this client's ARM token buckets live, so that several clients,
+            processes or hosts draw on **one** budget per subscription (ARM's limits are per
+            subscription): ``"host"``, a SQLite file every ec2asr process of this host shares
+            (in the user's cache folder); a file path, the same at that path; a budget store
+            (:class:`~ec2asr.MemoryBudget` for the clients of one process,
+            :class:`~ec2asr.SqliteBudget`); ``"process"``, this client's own buckets. None
+            (the default): the ``EC2ASR_ARM_BUDGET`` environment variable (same values), else
+            this client's own buckets. A run on a PostgreSQL journal draws on the journal's
+            budget instead, shared by every worker of the team.
         sleep: How to wait (retries, throttling, polling) — injectable for tests.
         clock: A monotonic clock for the rate limiter.
         polling_interval: Default seconds between polls when ASR gives no ``Retry-After``.
@@ -42,5 +51,8 @@ class SiteRecoveryClient(FabricOperations, ProtectionOperations, PlanOperations,
         InvalidInputError: An argument has the wrong type or value (the subscription id is
             not a GUID; the resource group or vault name breaks ARM's naming rules; the
             credential has no ``get_token``; ``base_url`` is not an http(s) URL; a negative
-            polling interval or retry count), or neither credential nor clients are given.
+            polling interval or retry count; ``arm_budget`` is none of the above, or is given
+            with ``rate_limiter``; ``rate_limiter`` is another subscription's), or neither
+            credential nor clients are given. A budget file that cannot be opened is refused
+            (``InvalidInputError``) at the first request, before it is sent.
     """

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from ec2asr.migration.records import ClaimView, MachineRecord
 
 if TYPE_CHECKING:
-    from ec2asr.migration._pg_budget import BudgetStore
+    from ec2asr.azure._budget import BudgetStore
 
 Eligible = Callable[[MachineRecord, bool], bool]
 """Decides whether a worker takes a machine: ``(record, changed_before_this_run)``."""

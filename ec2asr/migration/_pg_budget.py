@@ -3,8 +3,10 @@
 ARM limits requests per subscription (reads 250 burst / 25 per second, writes 200 / 10), not
 per process: N workers each with its own client-side bucket would together send N times the
 limit and earn 429s. :class:`PostgresBudget` keeps the buckets' state in the journal's database
-(table ``arm_budget``, one row per bucket) and takes tokens atomically (the row is locked for
-the few statements of the refill-and-take), so every worker draws from the same buckets.
+(table ``arm_budget``, one row per bucket, named ``<subscription>/reads|writes``) and takes
+tokens atomically (the row is locked for the few statements of the refill-and-take), so every
+worker draws from the same buckets. It is a :class:`~ec2asr.azure._budget.BudgetStore`: a take
+reserves the token and answers the one wait before it may be used (see that module).
 
 The refill uses the **database server's clock** by default: the workers' clocks are not
 comparable (``time.monotonic()`` means nothing on another host, wall clocks drift), the
@@ -16,8 +18,9 @@ it into the client.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
+from ec2asr.azure._budget import MIN_WAIT, BudgetStore, check_bucket, reserve
 from ec2asr.errors import InvalidInputError
 from ec2asr.migration._pg_schema import create_or_upgrade
 
@@ -26,19 +29,7 @@ if TYPE_CHECKING:
 
     from ec2asr.migration._journal_pg import PostgresJournal
 
-__all__ = ["BudgetStore", "PostgresBudget"]
-
-MIN_WAIT = 0.001
-"""The shortest wait :meth:`PostgresBudget.take` returns (a clock can resolve it)."""
-
-
-class BudgetStore(Protocol):
-    """Where token buckets live when several clients share them (``ArmRateLimiter.share``)."""
-
-    def take(self, bucket: str, capacity: int, rate: float, now: float) -> float:
-        """Atomically: refill ``bucket`` (burst ``capacity``, ``rate`` tokens/s) up to ``now``;
-        if >= 1 token is available take one and return 0.0, else take nothing and return the
-        seconds until one token is available (always > 0)."""
+__all__ = ["MIN_WAIT", "BudgetStore", "PostgresBudget"]
 
 
 class PostgresBudget:
@@ -64,23 +55,23 @@ class PostgresBudget:
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
         self.takes = 0
-        """Tokens taken through this store (for benchmarks and reports)."""
+        """Tokens taken (or reserved) through this store (for benchmarks and reports)."""
 
     def __repr__(self) -> str:
         return f"PostgresBudget({self._journal.location!r}, clock={self._clock!r})"
 
     def take(self, bucket: str, capacity: int, rate: float, now: float) -> float:
-        """Refill ``bucket`` up to now and take one token if there is one.
+        """Refill ``bucket`` up to now and take (reserve) one token.
 
         Returns:
-            0.0 when a token was taken, else the seconds until one is available (> 0).
+            0.0 when the token may be used now, else the seconds to wait before using it
+            (>= ``MIN_WAIT``; the token is reserved: the caller does not ask again).
 
         Raises:
             InvalidInputError: ``capacity`` < 1 or ``rate`` <= 0.
             JournalUnavailableError: The database cannot be reached.
         """
-        if capacity < 1 or rate <= 0:
-            raise InvalidInputError("a token bucket needs capacity >= 1 and rate > 0")
+        check_bucket(capacity, rate)
         with self._lock:
             try:
                 conn = self._live()
@@ -89,8 +80,7 @@ class PostgresBudget:
             except self._journal._driver_error() as exc:
                 self._close_quietly()
                 self._journal._raise(self._journal._translate(exc), exc)
-        if wait == 0.0:
-            self.takes += 1
+        self.takes += 1
         return wait
 
     def _take(
@@ -110,18 +100,14 @@ class PostgresBudget:
                 return 0.0  # a fresh bucket is full: this is its first token
             row = conn.execute(select + " FOR UPDATE", (*args, bucket)).fetchone()
             assert row is not None
-        stamp = max(float(row["stamp"]), float(row["now"]))
-        tokens = min(capacity, float(row["tokens"]) + (stamp - float(row["stamp"])) * rate)
-        # The epsilon absorbs float error: a refill of exactly the missing fraction can land a
-        # hair below 1.0 and must not cause an endless series of tiny waits.
-        taken = tokens >= 1.0 - 1e-9
-        if taken:
-            tokens = max(0.0, tokens - 1.0)
+        tokens, stamp, wait = reserve(
+            float(row["tokens"]), float(row["stamp"]), capacity, rate, float(row["now"])
+        )
         conn.execute(
             "UPDATE arm_budget SET tokens = %s, stamp = %s WHERE bucket = %s",
             (tokens, stamp, bucket),
         )
-        return 0.0 if taken else max((1.0 - tokens) / rate, MIN_WAIT)
+        return wait
 
     def _live(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.broken or self._conn.closed:

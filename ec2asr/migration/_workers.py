@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ec2asr.azure._budget import BudgetStore
+from ec2asr.azure._pipeline import ArmRateLimiter
 from ec2asr.errors import ClaimLostError, MachineClaimedError
 from ec2asr.events import EventKind
 from ec2asr.migration import _reconcile
@@ -74,6 +76,7 @@ class Crew:
         self.all_or_nothing = rt.options.recovery_plan is not None
         self.done = not self.shared
         """No machine of the plan needs work outside this worker's lives."""
+        self._own_budget: BudgetStore | None = None
 
     # -- which machines --------------------------------------------------------------------
 
@@ -135,7 +138,7 @@ class Crew:
 
     def start(self) -> list[Live]:
         """Register, claim this worker's first machines, reconcile them; return their lives."""
-        share_budget(self.rt.asr, self.journal)
+        self._own_budget = share_budget(self.rt.asr, self.journal)
         self.journal.register_worker()
         lives: list[Live] = []
         if not self.shared:
@@ -247,16 +250,25 @@ class Crew:
             self.drop(lives, set(exc.holders))
 
     def stop(self) -> None:
-        """Release every claim and withdraw this worker."""
-        self.journal.unregister_worker()
+        """Release every claim and withdraw this worker; the client draws on the budget it
+        had before the run again (the journal's closes with it)."""
+        try:
+            self.journal.unregister_worker()
+        finally:
+            if self._own_budget is not None:
+                self.rt.asr.rate_limiter.share(self._own_budget)
+                self._own_budget = None
 
 
-def share_budget(asr: Any, journal: Journal) -> None:
-    """Make every worker of a shared journal draw ARM tokens from the journal's database."""
+def share_budget(asr: Any, journal: Journal) -> BudgetStore | None:
+    """Make every worker of a shared journal draw ARM tokens from the journal's database
+    (``ArmRateLimiter.share``); return the store the client drew on until now (None: a
+    journal without a budget of its own, the client's is left alone)."""
     store = journal.budget_store()
-    limiter = getattr(asr, "rate_limiter", None)
-    if store is not None and hasattr(limiter, "share"):
-        limiter.share(store)  # type: ignore[union-attr]
+    if store is None:
+        return None
+    limiter: ArmRateLimiter = asr.rate_limiter
+    return limiter.share(store)
 
 
 @contextmanager

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from ec2asr.azure._budget import BudgetStore
 from ec2asr.errors import InvalidInputError, JournalUnavailableError
-from ec2asr.migration._pg_budget import MIN_WAIT, PostgresBudget
+from ec2asr.migration._pg_budget import PostgresBudget
+from tests import _budget_contract as contract
 from tests._journals import admin, pg_journal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,29 +24,32 @@ def test_refill_and_take_on_the_callers_clock(pg_schema: str) -> None:
     with pg_journal(pg_schema, budget_clock="caller") as journal:
         budget = journal.budget_store()
         assert isinstance(budget, PostgresBudget)
-        assert [budget.take("sub/writes", 3, 2.0, 100.0) for _ in range(3)] == [0.0] * 3
-        assert budget.take("sub/writes", 3, 2.0, 100.0) == pytest.approx(0.5)
-        assert budget.take("sub/writes", 3, 2.0, 100.25) == pytest.approx(0.25)
-        assert budget.take("sub/writes", 3, 2.0, 100.5) == 0.0
-        # Another bucket is independent; a long pause refills to the burst, no more.
-        assert budget.take("sub/reads", 1, 1.0, 100.5) == 0.0
-        assert budget.take("sub/writes", 3, 2.0, 1000.0) == 0.0
-        assert [budget.take("sub/writes", 3, 2.0, 1000.0) for _ in range(3)][-1] > 0
-        # A caller whose clock lags does not rewind the bucket.
-        assert budget.take("sub/writes", 3, 2.0, 10.0) > 0
-        assert budget.takes == 8
-        with pytest.raises(InvalidInputError):
-            budget.take("sub/writes", 0, 1.0, 0.0)
-        with pytest.raises(InvalidInputError):
-            budget.take("sub/writes", 1, 0.0, 0.0)
+        assert isinstance(budget, BudgetStore)
+        contract.grant_wait_refill(budget)
+        contract.capacity_caps_the_refill(budget)
+        contract.a_lagging_clock_does_not_rewind(budget)
+        contract.never_a_wait_below_the_floor(budget)
+        contract.refuses_nonsense(budget, InvalidInputError)
+        assert budget.takes == 9 + 5 + 3 + 3  # every take counts, reserved ones too
 
 
-def test_waits_are_never_zero_or_negative(pg_schema: str) -> None:
+def test_concurrent_threads_reserve_each_token_once(pg_schema: str) -> None:
     with pg_journal(pg_schema, budget_clock="caller") as journal:
         budget = journal.budget_store()
-        budget.take("b", 1, 1e6, 5.0)
-        # A shortfall below any clock's resolution still asks for a wait a clock can make.
-        assert budget.take("b", 1, 1e6, 5.0) == MIN_WAIT
+        contract.concurrent_takers_reserve_each_token_once(
+            lambda: budget.take("sub/reads", 10, 5.0, 100.0),
+            threads=4,
+            each=15,
+            capacity=10,
+            rate=5.0,
+        )
+
+
+def test_the_server_clock_ignores_the_callers(pg_schema: str) -> None:
+    with pg_journal(pg_schema) as journal:
+        budget = journal.budget_store()
+        assert budget.take("b", 1, 0.001, -1e9) == 0.0
+        assert 990.0 < budget.take("b", 1, 0.001, 1e12) <= 1000.0
 
 
 def test_a_lost_connection_is_a_typed_error_then_reconnects(pg_schema: str) -> None:
@@ -72,16 +77,15 @@ _HAMMER = textwrap.dedent(
         sys.stdin.readline()  # go
         first = journal._query(clock)[0]["t"]
         end = time.monotonic() + seconds
-        granted = attempts = 0
+        granted = waited = 0
         while time.monotonic() < end:
-            attempts += 1
             wait = budget.take("subscription/reads", 10, 50.0, time.monotonic())
-            if wait == 0.0:
-                granted += 1
-            else:
-                time.sleep(min(wait, 0.005))
+            if wait > 0:  # the token is reserved: wait once, then it is ours
+                waited += 1
+                time.sleep(wait)
+            granted += 1
         last = journal._query(clock)[0]["t"]
-    print(json.dumps({"granted": granted, "attempts": attempts, "first": first, "last": last}))
+    print(json.dumps({"granted": granted, "waited": waited, "first": first, "last": last}))
     """
 )
 
@@ -119,22 +123,23 @@ def test_processes_hammering_one_budget_stay_within_it(pg_schema: str) -> None:
     assert granted <= allowed + 1e-6, (granted, allowed, results)
     # They did draw from it (not starved by the shared row), even on a busy machine.
     assert granted >= 0.5 * (10 + 50.0 * 1.2), (granted, allowed, results)
-    assert sum(r["attempts"] for r in results) > granted  # they were held back
+    assert sum(r["waited"] for r in results) > 0  # they were held back
 
 
-def test_a_run_shares_the_budget_when_the_limiter_can(pg_schema: str, tmp_path: Path) -> None:
+def test_a_run_shares_the_journals_budget(pg_schema: str, tmp_path: Path) -> None:
     from types import SimpleNamespace
 
     from ec2asr import SqliteJournal
+    from ec2asr.azure._pipeline import ArmRateLimiter
     from ec2asr.migration._workers import share_budget
 
-    shared: list[object] = []
-    can = SimpleNamespace(rate_limiter=SimpleNamespace(share=shared.append))
-    cannot = SimpleNamespace(rate_limiter=SimpleNamespace())
+    limiter = ArmRateLimiter(subscription="sub")
+    own = limiter.store
+    asr = SimpleNamespace(rate_limiter=limiter)
     with pg_journal(pg_schema) as journal:
-        share_budget(can, journal)
-        share_budget(cannot, journal)  # an ArmRateLimiter without share(): left alone
-        assert shared == [journal.budget_store()]
+        assert share_budget(asr, journal) is own
+        assert limiter.store is journal.budget_store()
+    limiter.share(own)
     with SqliteJournal(tmp_path / "m.sqlite") as alone:
-        share_budget(can, alone)  # one process: its own buckets are the budget
-    assert len(shared) == 1
+        assert share_budget(asr, alone) is None  # one process: its own buckets are the budget
+    assert limiter.store is own
