@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,66 @@ def make_journal(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
         return lambda **kwargs: SqliteJournal(path, **kwargs)
     schema = request.getfixturevalue("pg_schema")
     return lambda **kwargs: pg_journal(schema, **kwargs)
+
+
+def sim_journal(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, now: Callable[[], datetime]
+) -> Path | PostgresJournal:
+    """A journal for a migration on a simulated clock: a SQLite path (``Migration`` gives it the
+    migration's clock), or a PostgreSQL journal in a fresh schema keeping time on ``now`` (the
+    one ASR's jobs are compared with) and refilling a shared ARM budget on it too."""
+    if backend == "sqlite":
+        return tmp_path / "migration.sqlite"
+    schema = request.getfixturevalue("pg_schema")
+    return pg_journal(schema, clock=now, budget_clock="caller")
+
+
+_A_SECOND = "interval '1 second'"
+
+
+def expire_claims(schema: str) -> int:
+    """What ``claim_ttl`` seconds of the database server's clock do after a worker died: its
+    claims and its registration expire (the next worker takes the machines over). Returns
+    how many machines were claimed."""
+    with admin() as conn:
+        conn.execute(
+            f'UPDATE "{schema}".workers SET expires_at = now() - {_A_SECOND} '
+            "WHERE expires_at > now()"
+        )
+        cursor = conn.execute(
+            f'UPDATE "{schema}".machines SET claim_expires = now() - {_A_SECOND} '
+            "WHERE claimed_by IS NOT NULL AND claim_expires > now()"
+        )
+        return cursor.rowcount
+
+
+def live_claims(schema: str) -> list[tuple[str, str]]:
+    """(instance id, worker) of every claim that has not expired."""
+    with admin() as conn:
+        rows = conn.execute(
+            f'SELECT instance_id, claimed_by FROM "{schema}".machines '
+            "WHERE claimed_by IS NOT NULL AND claim_expires > now() ORDER BY instance_id"
+        ).fetchall()
+    return [(str(a), str(b)) for a, b in rows]
+
+
+def dump_schema(schema: str) -> bytes:
+    """Every row of every table of a PostgreSQL journal, as ``COPY ... TO STDOUT`` writes them
+    (each column in PostgreSQL's text form: JSON as stored, nothing re-escaped by Python)."""
+    out = bytearray()
+    with admin() as conn:
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+            "ORDER BY table_name",
+            (schema,),
+        ).fetchall()
+        assert tables, f"schema {schema} holds no table"
+        for (table,) in tables:
+            out += f"-- {table}\n".encode()
+            with conn.cursor().copy(f'COPY "{schema}"."{table}" TO STDOUT') as copy:
+                for chunk in copy:
+                    out += bytes(chunk)
+    return bytes(out)
 
 
 def stored_text(journal: Journal) -> str:

@@ -5,13 +5,14 @@ Everything here reads (EC2, the vault); nothing is written anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ec2asr.assessment import assess
 from ec2asr.aws._paths import FlowPurpose
 from ec2asr.aws.network import NetworkInspector
-from ec2asr.errors import InvalidInputError, MigrationError
+from ec2asr.errors import AzureError, InvalidInputError, MigrationError
 from ec2asr.migration.plan import (
     ApplianceSummary,
     MachinePlan,
@@ -20,13 +21,15 @@ from ec2asr.migration.plan import (
     readiness_blockers,
     steps_for,
 )
-from ec2asr.migration.targets import map_targets
+from ec2asr.migration.targets import MachineTarget, map_targets
 from ec2asr.mobility.base import ApplianceEndpoint
 from ec2asr.models import SourceMachine
 
 if TYPE_CHECKING:
     from ec2asr.azure.site_recovery import SiteRecoveryClient
     from ec2asr.migration.facade import Migration
+
+logger = logging.getLogger("ec2asr")
 
 
 def appliance_summary(
@@ -62,6 +65,71 @@ def appliance_summary(
     return summary, endpoint, fabric
 
 
+def region_vm_sizes(migration: Migration) -> tuple[str, frozenset[str]] | None:
+    """The target region (the vault's) and the VM sizes it offers the target subscription, in
+    lower case; None when the client cannot list them or Azure refuses the read (a logged
+    note: the sizes were checked against the packaged table only)."""
+    asr: Any = migration.asr
+    get_vault = getattr(asr, "get_vault", None)
+    list_sizes = getattr(asr, "list_virtual_machine_sizes", None)
+    if get_vault is None or list_sizes is None:
+        return None
+    region = "the target region"
+    try:
+        region = str(get_vault().location)
+        names = list_sizes(region, subscription_id=migration.target.subscription_id)
+    except AzureError as exc:
+        logger.warning(
+            "could not list the VM sizes %s offers (%s); the target sizes were checked against "
+            "ec2asr's packaged size table only",
+            region,
+            exc,
+        )
+        return None
+    return region, frozenset(str(n).lower() for n in names)
+
+
+def check_region_sizes(
+    migration: Migration,
+    targets: Mapping[str, MachineTarget],
+    offered: tuple[str, frozenset[str]] | None,
+) -> dict[str, str]:
+    """Refuse an override size the region does not offer; return, per machine whose nearest size
+    the region does not offer, the blocker to record.
+
+    Raises:
+        InvalidInputError: A size of ``TargetSettings.vm_sizes`` is unknown or not offered in
+            the target region (naming the size and the region).
+    """
+    if offered is None:
+        return {}
+    region, names = offered
+    from ec2asr.assessment.sizing import load_vm_size_catalog
+
+    packaged = {s.name.lower() for s in load_vm_size_catalog().sizes}
+    for iid, size in migration.target.vm_sizes.items():
+        if size.lower() in names:
+            continue
+        what = (
+            "is not offered in region"
+            if size.lower() in packaged
+            else "is not a VM size Azure offers in region"
+        )
+        raise InvalidInputError(
+            f"TargetSettings.vm_sizes[{iid!r}]: {size!r} {what} {region} "
+            f"({len(names)} sizes listed there); choose one the region offers "
+            f"(az vm list-sizes --location {region})"
+        )
+    return {
+        iid: (
+            f"target size {target.vm_size} is not offered in region {region}: set "
+            f"TargetSettings.vm_sizes[{iid!r}] to a size the region offers"
+        )
+        for iid, target in targets.items()
+        if target.vm_size.lower() not in names
+    }
+
+
 def build_plan(
     migration: Migration,
     machines: Iterable[SourceMachine],
@@ -93,6 +161,7 @@ def build_plan(
         supported_os=supported or None,
     )
     targets = map_targets(machines, migration.target)
+    size_blockers = check_region_sizes(migration, targets, region_vm_sizes(migration))
     push = bool(getattr(migration.installer, "requires_inbound", False))
     push_managed = bool(getattr(migration.installer, "manage_security_groups", False))
     network = NetworkInspector(migration.ec2.ec2_client).analyze(
@@ -106,6 +175,8 @@ def build_plan(
         rules = network[machine.instance_id].missing
         missing = tuple(str(rule) for rule in rules)
         blockers = list(readiness_blockers(readiness))
+        if machine.instance_id in size_blockers:
+            blockers.append(size_blockers[machine.instance_id])
         notes = [f"{f.code}: {f.message}" for f in readiness.warnings]
         if machine.instance_id in cutting_over:
             notes.append(

@@ -7,12 +7,17 @@ waits until every member's writes reached Azure (no data pending, a heartbeat af
 received is processed first), journals each member's recovery point and commits the plan.
 Each member then completes like a machine cut over alone. Plan steps are journaled under
 ``plan:<name>``.
+
+A plan write whose answer was lost (the connection broke, or ARM answered 5xx, after the
+request may have been accepted) is never sent again blindly, as for a machine's writes
+(:mod:`ec2asr.migration._unconfirmed`): its step stays open while ASR's jobs for the plan are
+looked up; the job found is followed, and only when there is none is the write sent again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -26,7 +31,7 @@ from ec2asr.errors import (
     InvalidInputError,
 )
 from ec2asr.events import EventKind
-from ec2asr.migration import _cutover
+from ec2asr.migration import _cutover, _unconfirmed
 from ec2asr.migration._runtime import Live, Runtime, is_transient
 from ec2asr.migration._steps import stop_sources
 from ec2asr.migration.journal import StepState
@@ -34,7 +39,8 @@ from ec2asr.migration.plan import RecoveryPlanSpec
 from ec2asr.migration.stages import MachineStatus, Stage
 
 _PLAN_SCENARIOS = {
-    "create-recovery-plan": frozenset({"CreateRecoveryPlan"}),
+    # A PUT on a plan that exists (an earlier, interrupted create) is an update.
+    "create-recovery-plan": frozenset({"CreateRecoveryPlan", "UpdateRecoveryPlan"}),
     "plan-failover": SCENARIOS["unplanned-failover"],
     "plan-commit": SCENARIOS["commit"],
 }
@@ -75,6 +81,9 @@ class _Plan:
     # waiting, creating, created, failing-over, failed-over, committing, done
     phase: str = "waiting"
     op_key: str | None = None
+    # A write whose answer was lost and whose job ASR could not be asked about yet:
+    # (step, step id, when its write-ahead entry was made).
+    unconfirmed: tuple[str, int, datetime] | None = None
 
     @property
     def subject(self) -> str:
@@ -167,14 +176,22 @@ class PlanCutover:
                 pass
 
     def _find_job(self, plan: _Plan, step: str, started: datetime | None) -> str | None:
-        """The ASR job a plan step started, when the crash came before the journal heard of it."""
+        """The ASR job a plan step started when ec2asr did not hear of it (a crash, or an answer
+        lost): one of the step's scenario on this plan, started after the step's write-ahead
+        entry, and not one the journal already knows.
+
+        Raises:
+            AzureError: ASR's jobs cannot be read.
+        """
         scenarios = _PLAN_SCENARIOS.get(step)
         if started is None or scenarios is None:
             return None
-        since = started - timedelta(minutes=5)
+        since = started - _unconfirmed.SKEW
+        known = _unconfirmed.known_jobs(self.rt.journal.steps(plan.subject))
         for job in sorted(self.rt.asr.list_jobs(start_time=since), key=lambda j: j.name):
             if (
-                job.scenario_name in scenarios
+                job.name not in known
+                and job.scenario_name in scenarios
                 and plan.name in (job.target_object_name, job.target_object_id)
                 and (job.start_time is None or job.start_time >= since)
             ):
@@ -184,7 +201,7 @@ class PlanCutover:
     @property
     def settled(self) -> bool:
         """True when no plan has an operation in flight or a step it can take."""
-        return all(p.op_key is None for p in self.plans) and all(
+        return all(p.op_key is None and p.unconfirmed is None for p in self.plans) and all(
             p.phase in ("done", "waiting") or self._next_stage(p) is None for p in self.plans
         )
 
@@ -214,6 +231,9 @@ class PlanCutover:
         if not self.rt.options.confirm_cutover:
             return
         for plan in self.plans:
+            if plan.unconfirmed is not None:
+                self._settle(plan, *plan.unconfirmed)
+                continue  # what ASR said is acted on next cycle
             if plan.op_key is not None:
                 continue
             members = self._members(plan)
@@ -312,6 +332,10 @@ class PlanCutover:
         try:
             op = begin()
         except Ec2AsrError as exc:
+            if _unconfirmed.outcome_unknown(exc) and record.started_at is not None:
+                # Azure may have accepted it: ask ASR's jobs before anything is sent again.
+                self._settle(plan, step, record.id, record.started_at, error=exc)
+                return
             self.rt.journal.end_step(record.id, succeeded=False, error=str(exc))
             if not is_transient(exc):
                 for m in self._members(plan):
@@ -324,6 +348,42 @@ class PlanCutover:
             continuation_token=op.continuation_token,
         )
         self._follow(plan, step, op.job_name, record.id, None, op=op)
+
+    def _settle(
+        self,
+        plan: _Plan,
+        step: str,
+        step_id: int,
+        started: datetime,
+        *,
+        error: Ec2AsrError | None = None,
+    ) -> None:
+        """Settle a plan write whose answer was lost: follow the job ASR started for it, or
+        close the step as never having reached Azure (the next cycle sends it again); when
+        ASR's jobs cannot be read, keep the step open and ask again next cycle."""
+        try:
+            job = self._find_job(plan, step, started)
+        except Ec2AsrError as exc:
+            plan.unconfirmed = (step, step_id, started)
+            self.rt.events.emit(
+                EventKind.WARNING,
+                f"{step} {plan.name}: Azure's answer was lost and its jobs cannot be read yet "
+                f"({exc}); asking again before anything is sent",
+            )
+            return
+        plan.unconfirmed = None
+        if job is None:
+            reason = f"never reached Azure ({error})" if error else "never reached Azure"
+            self.rt.journal.end_step(step_id, succeeded=False, abandoned=True, error=reason)
+            self.rt.events.emit(EventKind.WARNING, f"{step} {plan.name}: {reason}; sent again")
+            return
+        self.rt.journal.step_accepted(step_id, job_name=job)
+        self.rt.events.emit(
+            EventKind.INFO,
+            f"{step} {plan.name}: Azure's answer was lost, but ASR accepted it (job {job}): "
+            "following it",
+        )
+        self._follow(plan, step, job, step_id, started)
 
     def _follow(
         self,

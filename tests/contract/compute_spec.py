@@ -10,8 +10,11 @@ with ``$expand=instanceView``, ``VirtualMachines_InstanceView``, ``VirtualMachin
 ``InstanceViewStatus``, checked against example ``VirtualMachine_Get_InstanceView.json``), and
 ARM's asynchronous-operation status (``Microsoft.Compute/locations/{location}/operations/{id}``,
 the URL Compute hands out in ``Azure-AsyncOperation``; ``monitor=true`` is its ``Location``
-form). Only the properties the emulator sends are encoded; the rest of ``VirtualMachineProperties``
-(storage, OS and network profiles ...) is free-form.
+form), and ``VirtualMachineSizes_List`` (``GET .../locations/{location}/vmSizes`` in
+``computeRPCommon.json``: a ``VirtualMachineSizeListResult`` of ``VirtualMachineSize``, no
+``nextLink``; example ``VirtualMachineSizes_List_MaximumSet_Gen.json``). Only the properties the
+emulator sends are encoded; the rest of ``VirtualMachineProperties`` (storage, OS and network
+profiles ...) is free-form.
 """
 
 from __future__ import annotations
@@ -98,6 +101,19 @@ _define(
     },
     open_=True,
 )
+INT = Prim("integer")
+_define(
+    "VirtualMachineSize",
+    {
+        "name": Prop(STR),
+        "numberOfCores": Prop(INT),
+        "osDiskSizeInMB": Prop(INT),
+        "resourceDiskSizeInMB": Prop(INT),
+        "memoryInMB": Prop(INT),
+        "maxDataDiskCount": Prop(INT),
+    },
+)
+_define("VirtualMachineSizeListResult", {"value": Prop(Arr(_ref("VirtualMachineSize")))})
 _define(
     "OperationStatus",
     {
@@ -137,8 +153,17 @@ _OPS = (
     "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}"
     "/operations/{operationId}"
 )
+_SIZES = "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/vmSizes"
 _Q = frozenset({"api-version"})
 OPERATIONS = (
+    ComputeOperation(
+        "VirtualMachineSizes_List",
+        "GET",
+        _SIZES,
+        _Q,
+        (200,),
+        _ref("VirtualMachineSizeListResult"),
+    ),
     ComputeOperation(
         "VirtualMachines_Get", "GET", _VM, _Q | {"$expand"}, (200,), _ref("VirtualMachine")
     ),

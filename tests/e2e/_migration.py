@@ -56,9 +56,10 @@ def sim_sleep(sandbox: Sandbox) -> Any:
 
 
 def make_migration(
-    sandbox: Sandbox, journal: Path, installer: Any = None, **kwargs: Any
+    sandbox: Sandbox, journal: Path | ec2asr.Journal, installer: Any = None, **kwargs: Any
 ) -> Migration:
-    """A Migration on the sandbox, polling fast, on the emulator's clock."""
+    """A Migration on the sandbox, polling fast, on the emulator's clock. ``journal``: a SQLite
+    path, or a journal object (keeping time on the emulator's clock too)."""
     discovery = ec2asr.Ec2Discovery(sandbox.new_aws_session())
     asr = ec2asr.SiteRecoveryClient(
         sandbox.credential,

@@ -8,6 +8,11 @@ ec2asr reads it) and EC2/SSM writes. At write number ``kill_at`` it sends itself
 ``finally``, no flush, exactly as the kernel would kill it. ``kill_at=0`` never kills; the
 process then prints the number of writes it made and the report's summary.
 
+The journal is a SQLite file (``journal``: its path) or a PostgreSQL schema (``journal``:
+``{"dsn": ..., "schema": ...}``); each run is then a new worker (its own worker id), and the
+writes counted include the PostgreSQL journal's own: registering the worker, claiming,
+renewing and releasing machines.
+
 The agent configuration comes in the ``EC2ASR_TEST_AGENT_CONFIG`` environment variable.
 """
 
@@ -71,16 +76,20 @@ class _CountAsrWrites(SansIOHTTPPolicy):  # type: ignore[type-arg]
             self._switch.tick()
 
 
-def _count_journal_writes(switch: KillSwitch) -> None:
-    for name in ("begin_step", "step_accepted", "end_step", "update_machine", "set_meta"):
-        original = getattr(Journal, name)
+_JOURNAL_WRITES = ("begin_step", "step_accepted", "end_step", "update_machine", "set_meta")
+_TEAM_WRITES = ("register_worker", "claim", "renew_claims", "release_claims", "unregister_worker")
+
+
+def _count_journal_writes(switch: KillSwitch, cls: type[Journal], names: tuple[str, ...]) -> None:
+    for name in names:
+        original = getattr(cls, name)
 
         def counted(self: Journal, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
             result = __original(self, *args, **kwargs)
             switch.tick()
             return result
 
-        setattr(Journal, name, counted)
+        setattr(cls, name, counted)
 
 
 def _session(cfg: dict[str, Any], switch: KillSwitch) -> boto3.Session:
@@ -105,7 +114,16 @@ def main(argv: list[str]) -> int:
     cfg = json.loads(argv[0])
     switch = KillSwitch(int(cfg["kill_at"]))
     clock = SimClock(datetime.fromisoformat(cfg["sim_now"]), cfg["control_url"])
-    _count_journal_writes(switch)
+    _count_journal_writes(switch, Journal, _JOURNAL_WRITES)
+    journal: str | ec2asr.PostgresJournal = cfg["journal"]
+    if isinstance(cfg["journal"], dict):
+        _count_journal_writes(switch, ec2asr.PostgresJournal, _TEAM_WRITES)
+        journal = ec2asr.PostgresJournal(
+            cfg["journal"]["dsn"],
+            schema=cfg["journal"]["schema"],
+            clock=clock.now,
+            budget_clock="caller",
+        )
     session = _session(cfg, switch)
     endpoint = cfg["aws_endpoint_url"]
     ec2 = session.client("ec2", endpoint_url=endpoint)
@@ -135,7 +153,7 @@ def main(argv: list[str]) -> int:
         installer=installer,
         target=ec2asr.TargetSettings(**cfg["target"]),
         policy=ec2asr.ReplicationPolicy(),
-        journal=cfg["journal"],
+        journal=journal,
         manage_security_groups=True,
         poll_interval=120,
         sleep=clock.sleep,

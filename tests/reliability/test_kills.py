@@ -3,6 +3,10 @@ again each time until it completes. Every machine completes with exactly one ena
 failover, cleanup, failover, commit and completion; no leased rule is left; no source is
 terminated.
 
+On the PostgreSQL journal each run is a new worker: after a kill, the test lets the dead
+worker's claims expire (what ``claim_ttl`` seconds of the database server's clock would do) and
+the next run takes its machines over, reconciling each exactly as a re-run does.
+
 The migration runs in a child process (``tests/reliability/kill_child.py``) against this
 process's sandbox; the emulator's clock moves only when the child sleeps (through a small clock
 server here), so hours of replication pass in seconds. A kill point is "the child's N-th write"
@@ -28,6 +32,7 @@ import pytest
 
 import ec2asr
 from ec2asr.testing import Sandbox
+from tests._journals import PG_URL, expire_claims, live_claims
 from tests.e2e._migration import TARGET, ec2asr_rules, fast_sandbox
 from tests.reliability._audit import check_no_duplicate_writes, item_writes
 from tests.reliability.conftest import Figures
@@ -35,9 +40,10 @@ from tests.reliability.conftest import Figures
 ROOT = Path(__file__).resolve().parents[2]
 MACHINES = 20
 KILLS = 5
-WRITES_PER_RUN = 1490
+WRITES_PER_RUN = {"sqlite": 1490, "postgres": 1550}
 """About how many writes (journal + ASR + EC2) the child makes migrating 20 machines in one go
-(measured: see docs/reliability.md); kill points are spread over it."""
+(measured: see docs/reliability.md; the PostgreSQL journal adds its claims); kill points are
+spread over it."""
 
 
 class ClockServer:
@@ -105,20 +111,38 @@ def sandbox() -> Iterator[Sandbox]:
         yield started
 
 
-SEEDS = [int(s) for s in os.environ.get("EC2ASR_KILL_SEEDS", "1,2,3").split(",")]
-"""CI kills at three seeds; ``EC2ASR_KILL_SEEDS=4,5,6,...`` explores more kill points."""
+def _seeds(variable: str, default: str) -> list[int]:
+    return [int(s) for s in os.environ.get(variable, default).split(",")]
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+RUNS = [("sqlite", seed) for seed in _seeds("EC2ASR_KILL_SEEDS", "1,2,3")] + [
+    ("postgres", seed) for seed in _seeds("EC2ASR_KILL_PG_SEEDS", "1")
+]
+"""CI kills at three seeds on the SQLite journal and one on the PostgreSQL journal (a run there
+takes about twice as long); ``EC2ASR_KILL_SEEDS=4,5,6,...`` and ``EC2ASR_KILL_PG_SEEDS=1,2,3``
+explore more kill points."""
+
+
+@pytest.mark.parametrize(("backend", "seed"), RUNS, ids=[f"{b}-{s}" for b, s in RUNS])
 def test_five_random_sigkills_then_every_machine_completes(
-    tmp_path: Path, sandbox: Sandbox, seed: int, figures: Figures
+    tmp_path: Path,
+    sandbox: Sandbox,
+    backend: str,
+    seed: int,
+    figures: Figures,
+    request: pytest.FixtureRequest,
 ) -> None:
     ids = _fleet(sandbox)
     secret = sandbox.emulator.mobility_configuration().reveal()
     log = tmp_path / "child.log"
     rng = random.Random(seed)
     # Five kill points spread over one migration's writes: gaps between sorted random points.
-    points = sorted(rng.sample(range(1, int(WRITES_PER_RUN * 0.9)), KILLS))
+    points = sorted(rng.sample(range(1, int(WRITES_PER_RUN[backend] * 0.9)), KILLS))
+    schema = request.getfixturevalue("pg_schema") if backend == "postgres" else None
+    journal: Any = (
+        str(tmp_path / "migration.sqlite") if schema is None else {"dsn": PG_URL, "schema": schema}
+    )
+    taken_over = []
     gaps = [b - a for a, b in zip([0, *points], points, strict=False)]
     with ClockServer(sandbox) as clock:
         cfg = {
@@ -130,7 +154,7 @@ def test_five_random_sigkills_then_every_machine_completes(
             "vault": sandbox.vault,
             "base_url": sandbox.base_url,
             "control_url": clock.url,
-            "journal": str(tmp_path / "migration.sqlite"),
+            "journal": journal,
             "instance_ids": ids,
             "target": {
                 "resource_group_id": TARGET.resource_group_id,
@@ -145,10 +169,13 @@ def test_five_random_sigkills_then_every_machine_completes(
             code = _run(cfg, sandbox, secret, gap, log)
             assert code == -signal.SIGKILL, (
                 f"the run ended (exit {code}) before its kill point; if it completed, ec2asr now "
-                f"makes fewer writes than WRITES_PER_RUN={WRITES_PER_RUN}: measure one run "
-                f"(kill_at=0 prints its writes) and update it\n{log.read_text()[-4000:]}"
+                f"makes fewer writes than WRITES_PER_RUN[{backend!r}]={WRITES_PER_RUN[backend]}: "
+                f"measure one run (kill_at=0 prints its writes) and update it\n"
+                f"{log.read_text()[-4000:]}"
             )
             kills.append(gap)
+            if schema is not None:
+                taken_over.append(expire_claims(schema))
         final = _run(cfg, sandbox, secret, 0, log)
         output = log.read_text()
         assert final == 0, output
@@ -170,6 +197,19 @@ def test_five_random_sigkills_then_every_machine_completes(
         ids
     )
     assert set(states.values()) == {"stopped"}  # stopped, never terminated
+    if schema is not None:
+        # Every kill left claims behind; the next run took the machines over from the dead
+        # worker (the journal's event log says so), and the last run released its claims.
+        assert all(taken_over), taken_over
+        with ec2asr.PostgresJournal(PG_URL, schema=schema, read_only=True) as reader:
+            takeovers = [
+                e for e in reader.events() if e["message"].startswith("taking over from worker")
+            ]
+        assert len(takeovers) >= KILLS, len(takeovers)
+        assert live_claims(schema) == []
+        figures.set("claims_left_by_kills", taken_over)
+        figures.set("takeover_events", len(takeovers))
+    figures.set("backend", backend)
     figures.set("seed", seed)
     figures.set("machines", MACHINES)
     figures.set("kills_survived", len(kills))

@@ -3,6 +3,11 @@ password is the marker) and a run-as password handed to every place a user might
 put it, with DEBUG logging on the ec2asr, azure, botocore and urllib3 loggers. Neither appears
 in the logs, the journal's bytes (the SQLite file and its -wal), the reports (text, JSON, HTML),
 the reprs, the exception texts, or the commands sent to SSM Run Command.
+
+On the PostgreSQL journal the journal's bytes are every row of its schema as ``COPY ... TO
+STDOUT`` writes them, psycopg's logger is on DEBUG too, and the database password is a third
+marker: it is written into the journal's URL (as a user might on a command line; the test
+server trusts local connections, so it is never needed) and must appear nowhere either.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +25,21 @@ import pytest
 
 import ec2asr
 from ec2asr.migration.stages import Stage
+from tests._journals import PG_URL, dump_schema
 from tests.e2e._migration import TARGET, fast_sandbox, make_migration, sim_sleep
 from tests.reliability.conftest import Figures
 
 RUN_AS_PASSWORD = "Run-As-P4ssw0rd-EC2ASR-MARKER-7f3e"
-LOGGERS = ("ec2asr", "azure", "botocore", "boto3", "urllib3")
+DB_PASSWORD = "Db-P4ssw0rd-EC2ASR-MARKER-91c2"
+LOGGERS = ("ec2asr", "azure", "botocore", "boto3", "urllib3", "psycopg")
+
+
+def _with_password(url: str, password: str, port: int | None = None) -> str:
+    """``url`` with ``password`` written into it (and another port, to make it fail)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{parts.username or 'postgres'}:{password}@{host}:{port or parts.port or 5432}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def _needles(*secrets: str) -> list[str]:
@@ -112,12 +128,46 @@ def _misplaced_password(stack: Haystack, tmp_path: Path) -> int:
     return len(calls)
 
 
+def _journal_bytes(stack: Haystack, journal: Path | ec2asr.PostgresJournal, ids: list[str]) -> None:
+    if isinstance(journal, ec2asr.PostgresJournal):
+        rows = dump_schema(journal.schema)
+        assert all(iid.encode() in rows for iid in ids)  # the dump holds the run's rows
+        stack.add("journal bytes", rows)
+        return
+    # The SQLite file, its -wal (the latest pages while it is open) and -shm.
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(str(journal) + suffix)
+        if path.exists():
+            stack.add("journal bytes", path.read_bytes())
+
+
 def test_no_secret_anywhere(
-    tmp_path: Path, debug_logs: pytest.LogCaptureFixture, figures: Figures
+    tmp_path: Path,
+    debug_logs: pytest.LogCaptureFixture,
+    backend: str,
+    request: pytest.FixtureRequest,
+    figures: Figures,
 ) -> None:
     stack = Haystack()
-    journal = tmp_path / "migration.sqlite"
+    journal: Path | ec2asr.PostgresJournal = tmp_path / "migration.sqlite"
+    secrets = [RUN_AS_PASSWORD]
     with fast_sandbox() as sandbox:
+        if backend == "postgres":
+            journal = ec2asr.PostgresJournal(
+                _with_password(PG_URL, DB_PASSWORD),
+                schema=request.getfixturevalue("pg_schema"),
+                clock=sandbox.now,
+                budget_clock="caller",
+            )
+            secrets.append(DB_PASSWORD)
+            stack.add("reprs", repr(journal) + str(journal) + journal.location)
+            # A database that does not answer: the error names it, not its password.
+            _raises(
+                stack,
+                lambda: ec2asr.PostgresJournal(
+                    _with_password(PG_URL, DB_PASSWORD, port=1), connect_timeout=2
+                ).open(),
+            )
         ids = sandbox.seed_fleet(profiles=["win2016", "rhel8", "rhel79"]).instance_ids
         config = sandbox.emulator.mobility_configuration().reveal()
         otp = json.loads(config)["Otp"]
@@ -139,11 +189,7 @@ def test_no_secret_anywhere(
             plan = migration.plan(machines)
             report = migration.run(plan, confirm_cutover=True)
             assert {m.stage for m in report} == {Stage.COMPLETED}, report.summary()
-            # The journal's bytes while it is open (the -wal holds the latest pages).
-            for suffix in ("", "-wal", "-shm"):
-                path = Path(str(journal) + suffix)
-                if path.exists():
-                    stack.add("journal bytes", path.read_bytes())
+            _journal_bytes(stack, journal, ids)  # while it is open
             stack.add("reprs", repr(migration) + repr(installer) + repr(executor) + repr(plan))
             stack.add("reports", str(report) + report.to_json() + report._repr_html_())
             stack.add("reports", report.summary() + json.dumps(report.to_dict(), default=str))
@@ -175,8 +221,7 @@ def test_no_secret_anywhere(
         assert registered == set(ids)
         # The parameter the scripts read is removed once the agents are installed.
         assert not [p for p in sandbox.ssm_backend()._parameters if p.startswith("/ec2asr/")]
-        for journal_path in tmp_path.glob("migration.sqlite*"):
-            stack.add("journal bytes", journal_path.read_bytes())
+        _journal_bytes(stack, journal, ids)  # closed
     for record in debug_logs.records:
         stack.add("logs", record.getMessage())
         if record.exc_info:
@@ -185,10 +230,13 @@ def test_no_secret_anywhere(
     assert any(r.name.startswith("botocore") for r in debug_logs.records)
     assert any(r.name.startswith("azure") for r in debug_logs.records)
 
-    needles = _needles(config, otp, RUN_AS_PASSWORD)
+    if backend == "postgres":
+        assert any(r.name.startswith("psycopg") for r in debug_logs.records)
+    needles = _needles(config, otp, *secrets)
     found = stack.found(needles)
     assert found == {}, "\n".join(stack.contexts(needles))
     searched = {where: len(texts) for where, texts in stack.texts.items()}
+    figures.set("backend", backend)
     figures.set("secrets_found", sum(found.values()))
     figures.set("places_searched", searched)
     figures.set("log_records_searched", len(debug_logs.records))

@@ -8,6 +8,12 @@ Azure VM of a failed-over machine stays). Served: GET (``$expand=instanceView``)
 ``Azure-AsyncOperation`` on ``.../locations/{location}/operations/{id}`` + ``Location``), on
 api-version 2024-07-01 of the Compute spec (``virtualMachine.json``). Deallocating and deleting
 take ``timings.vm_operation`` simulated seconds; state changes are read off the clock.
+
+Also served: the VM sizes a region offers (``GET .../locations/{location}/vmSizes``,
+``VirtualMachineSizes_List`` in ``computeRPCommon.json``, the shape of its example
+``VirtualMachineSizes_List_MaximumSet_Gen.json``). Which sizes a region offers is the sandbox's
+assumption (``docs/sandbox.md``): every size of ec2asr's packaged table in every region, unless a
+test narrows a region with :meth:`AsrEmulator.offer_vm_sizes`.
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ COMPUTE_API_VERSION = "2024-07-01"
 _VM = (
     "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
     "/providers/Microsoft.Compute/virtualMachines/{vmName}"
+)
+_VM_SIZES = (
+    "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/vmSizes"
 )
 _OPERATION = (
     "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}"
@@ -269,7 +278,32 @@ def operation_status(ctx: Context) -> Response:
     return Response(200, body)
 
 
+def _size_json(name: str) -> dict[str, Any]:
+    from ec2asr.assessment.sizing import load_vm_size_catalog
+
+    known = {s.name.lower(): s for s in load_vm_size_catalog().sizes}
+    size = known.get(name.lower())
+    body: dict[str, Any] = {"name": name}
+    if size is not None:
+        body.update(
+            {
+                "numberOfCores": size.vcpus,
+                "osDiskSizeInMB": 1047552,  # as in the spec's example
+                "memoryInMB": int(size.memory_gib * 1024),
+                "maxDataDiskCount": size.max_data_disks,
+            }
+        )
+    return body
+
+
+def list_vm_sizes(ctx: Context) -> Response:
+    """GET the VM sizes a region offers (one page: the operation has no ``nextLink``)."""
+    names = ctx.emulator.vm_sizes_offered(ctx.params["location"])
+    return Response(200, {"value": [_size_json(name) for name in names]})
+
+
 ROUTES = [
+    Route("GET", _VM_SIZES, "VirtualMachineSizes_List", list_vm_sizes, family="compute"),
     Route("GET", _VM, "VirtualMachines_Get", get_vm, family="compute"),
     Route(
         "GET",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -162,6 +162,7 @@ class AsrEmulator(ApplianceMixin):
         self._registrations: list[RegistrationEvent] = []
         self.virtual_machines: dict[str, compute.VirtualMachine] = {}
         self.compute_operations: dict[str, Any] = {}
+        self._vm_sizes: dict[str, tuple[str, ...]] = {}
         self._server = EmulatorServer(self, host, port)
         self._host = host
         if create_vault:
@@ -418,6 +419,26 @@ class AsrEmulator(ApplianceMixin):
         with self.lock:
             vm = self.virtual_machines.get(vm_id.lower())
             return vm if vm is not None and vm.exists(self.clock.now()) else None
+
+    def offer_vm_sizes(self, location: str, names: Iterable[str] | None) -> None:
+        """Make region ``location`` offer only the VM sizes ``names`` (``None``: every size of
+        ec2asr's packaged table again, the default)."""
+        key = location.replace(" ", "").lower()
+        with self.lock:
+            if names is None:
+                self._vm_sizes.pop(key, None)
+            else:
+                self._vm_sizes[key] = tuple(names)
+
+    def vm_sizes_offered(self, location: str) -> tuple[str, ...]:
+        """The VM sizes region ``location`` offers (see :meth:`offer_vm_sizes`)."""
+        from ec2asr.assessment.sizing import load_vm_size_catalog
+
+        with self.lock:
+            offered = self._vm_sizes.get(location.replace(" ", "").lower())
+        if offered is not None:
+            return offered
+        return tuple(size.name for size in load_vm_size_catalog().sizes)
 
     def add_exchange_hook(self, hook: Callable[[Request, Response], None]) -> None:
         """Call ``hook(request, response)`` after each request is answered, before the answer
