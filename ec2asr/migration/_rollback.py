@@ -23,10 +23,12 @@ interrupted part-way is finished by running it again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from ec2asr.errors import AzureResourceNotFoundError, Ec2AsrError, InvalidStateError
+from ec2asr.errors import AzureError, AzureResourceNotFoundError, Ec2AsrError, InvalidStateError
 from ec2asr.events import EventKind
+from ec2asr.migration import _unconfirmed
 from ec2asr.migration._observe import observe
 from ec2asr.migration._runtime import Live, Runtime
 from ec2asr.migration._steps import item_key
@@ -190,20 +192,95 @@ def _back_to(rt: Runtime, live: Live, stage: Stage, data: dict[str, Any]) -> Non
 
 
 def _delete_plan(rt: Runtime, name: str) -> None:
-    """Delete a recovery plan whose members are rolled back (journaled under ``plan:<name>``)."""
+    """Delete a recovery plan whose members are rolled back (journaled under ``plan:<name>``).
+
+    A DELETE whose answer was lost (the connection broke, or ARM answered 5xx) is never sent
+    again blindly: ASR's jobs say whether it was accepted, and the job found is waited for. An
+    earlier rollback's delete left open in the journal is settled the same way first.
+
+    Raises:
+        AzureError: Azure refused the delete, or its jobs cannot be read (the step stays
+            open: running the rollback again settles it first).
+        AsrJobError: The delete's job failed.
+    """
     subject = f"plan:{name}"
-    step = rt.journal.begin_step(subject, "delete-recovery-plan")
-    try:
-        op = rt.asr.begin_delete_recovery_plan(name)
-        rt.journal.step_accepted(step.id, job_name=op.job_name, polling_url=op.polling_url)
-        op.wait()
-    except AzureResourceNotFoundError:
-        pass  # deleted by an earlier, interrupted rollback
-    except Ec2AsrError as exc:
-        rt.journal.end_step(step.id, succeeded=False, error=str(exc))
-        raise
-    rt.journal.end_step(step.id, succeeded=True)
+    for earlier in rt.journal.steps(subject):
+        if (
+            earlier.step == "delete-recovery-plan"
+            and earlier.is_open
+            and _settle_delete(rt, name, earlier.id, earlier.job_name, earlier.started_at)
+        ):
+            return
+    for _ in range(MAX_DELETE_ATTEMPTS):
+        step = rt.journal.begin_step(subject, "delete-recovery-plan")
+        try:
+            op = rt.asr.begin_delete_recovery_plan(name)
+            rt.journal.step_accepted(step.id, job_name=op.job_name, polling_url=op.polling_url)
+            op.wait()
+        except AzureResourceNotFoundError:
+            pass  # deleted by an earlier, interrupted rollback
+        except Ec2AsrError as exc:
+            if not _unconfirmed.outcome_unknown(exc):
+                rt.journal.end_step(step.id, succeeded=False, error=str(exc))
+                raise
+            # Azure may have accepted it: its job says so (a second DELETE is never blind).
+            if _settle_delete(rt, name, step.id, None, step.started_at or rt.now()):
+                return
+            continue  # it never reached Azure: send it again
+        rt.journal.end_step(step.id, succeeded=True)
+        rt.events.emit(EventKind.INFO, f"recovery plan {name} deleted (its members roll back)")
+        return
+    raise AzureError(
+        f"delete recovery plan {name}: no answer from Azure after {MAX_DELETE_ATTEMPTS} "
+        "attempts, and ASR started no job for it; run the rollback again"
+    )
+
+
+MAX_DELETE_ATTEMPTS = 3
+"""Deletes of a recovery plan sent in one rollback when none reaches Azure."""
+
+
+def _settle_delete(
+    rt: Runtime, name: str, step_id: int, job: str | None, started: datetime | None
+) -> bool:
+    """Settle a plan delete whose outcome is unknown; True when the plan is gone.
+
+    Raises:
+        AzureError: ASR's jobs cannot be read (the step stays open).
+        AsrJobError: The delete's job failed.
+    """
+    if job is None and started is not None:
+        known = _unconfirmed.known_jobs(rt.journal.steps(f"plan:{name}"))
+        since = started - _unconfirmed.SKEW
+        job = next(
+            (
+                j.name
+                for j in sorted(rt.asr.list_jobs(start_time=since), key=lambda j: j.name)
+                if j.name not in known
+                and j.scenario_name == "DeleteRecoveryPlan"
+                and name in (j.target_object_name, j.target_object_id)
+            ),
+            None,
+        )
+    if job is None:
+        rt.journal.end_step(step_id, succeeded=False, abandoned=True, error="never reached Azure")
+        return False
+    rt.journal.step_accepted(step_id, job_name=job)
+    rt.events.emit(
+        EventKind.INFO,
+        f"delete recovery plan {name}: Azure's answer was lost, but ASR accepted it "
+        f"(job {job}): waiting for it",
+    )
+    found = rt.asr.get_job(job)
+    while not found.is_terminal:
+        rt.tracker.wait()
+        found = rt.asr.get_job(job)
+    error = found.to_error() if not found.succeeded else None
+    rt.journal.end_step(step_id, succeeded=error is None, error=str(error) if error else None)
+    if error is not None:
+        raise error
     rt.events.emit(EventKind.INFO, f"recovery plan {name} deleted (its members roll back)")
+    return True
 
 
 def _deallocate(rt: Runtime, lives: Sequence[Live]) -> None:

@@ -76,3 +76,79 @@ def test_each_plan_write_loses_its_answer_once(tmp_path: Path) -> None:
         assert succeeded == Counter(
             {"create-recovery-plan": 1, "plan-failover": 1, "plan-commit": 1}
         )
+
+
+def _failed_over_plan(sandbox: Sandbox, tmp_path: Path) -> tuple[list[str], RecoveryPlanSpec]:
+    ids = list(sandbox.seed_fleet(profiles=["win2016", "rhel79"]).instance_ids)
+    machines = ec2asr.Ec2Discovery(sandbox.new_aws_session()).discover(instance_ids=ids)
+    spec = RecoveryPlanSpec(name="wave1", groups=[ids[:1], ids[1:]])
+    with make_migration(sandbox, tmp_path / "j.sqlite") as migration:
+        plan = migration.plan(machines, recovery_plan=spec, test_migration=False)
+        report = migration.run(
+            plan,
+            until=Stage.FAILED_OVER,
+            confirm_cutover=True,
+            test_migration=False,
+            recovery_plan=spec,
+        )
+    assert {m.stage for m in report} == {Stage.FAILED_OVER}
+    return ids, spec
+
+
+def _plan_deletes(sandbox: Sandbox) -> int:
+    return sum(
+        1
+        for w in sandbox.emulator.writes
+        if w.method == "DELETE" and "replicationRecoveryPlans/" in w.path
+    )
+
+
+def test_a_rollback_whose_plan_delete_loses_its_answer_deletes_once(tmp_path: Path) -> None:
+    with fast_sandbox() as sandbox:
+        ids, spec = _failed_over_plan(sandbox, tmp_path)
+        rule = sandbox.emulator.inject_fault(
+            "DELETE */replicationRecoveryPlans/*", reset_after=True, times=1
+        )
+        with make_migration(sandbox, tmp_path / "j.sqlite") as migration:
+            plan = migration.plan(
+                ec2asr.Ec2Discovery(sandbox.new_aws_session()).discover(instance_ids=ids),
+                recovery_plan=spec,
+                test_migration=False,
+            )
+            report = migration.rollback(plan)
+        assert rule.hits == 1  # the answer really was lost
+        assert {m.stage for m in report} == {Stage.DISCOVERED}
+        assert _plan_deletes(sandbox) == 1  # looked up, never sent again
+        assert _plan_jobs(sandbox)[("wave1", "DeleteRecoveryPlan")] == 1
+        with ec2asr.Journal(tmp_path / "j.sqlite", read_only=True) as journal:
+            deletes = [s for s in journal.steps("plan:wave1") if s.step == "delete-recovery-plan"]
+        assert [s.state for s in deletes] == ["succeeded"]
+        assert deletes[0].job_name
+
+
+def test_a_plan_delete_whose_answer_and_jobs_are_lost_is_settled_by_the_next_rollback(
+    tmp_path: Path,
+) -> None:
+    with fast_sandbox() as sandbox:
+        ids, spec = _failed_over_plan(sandbox, tmp_path)
+        sandbox.emulator.inject_fault(
+            "DELETE */replicationRecoveryPlans/*", reset_after=True, times=1
+        )
+        reads = sandbox.emulator.inject_fault("GET */replicationJobs", status=400, times=None)
+        with make_migration(sandbox, tmp_path / "j.sqlite") as migration:
+            plan = migration.plan(
+                ec2asr.Ec2Discovery(sandbox.new_aws_session()).discover(instance_ids=ids),
+                recovery_plan=spec,
+                test_migration=False,
+            )
+            with pytest.raises(ec2asr.AzureError):
+                migration.rollback(plan)
+            assert reads.hits >= 1
+            with ec2asr.Journal(tmp_path / "j.sqlite", read_only=True) as journal:
+                steps = journal.steps("plan:wave1")
+            assert [s.is_open for s in steps if s.step == "delete-recovery-plan"] == [True]
+            sandbox.emulator.clear_faults()
+            report = migration.rollback(plan)
+        assert {m.stage for m in report} == {Stage.DISCOVERED}
+        assert _plan_deletes(sandbox) == 1  # the re-run found the first delete's job
+        assert _plan_jobs(sandbox)[("wave1", "DeleteRecoveryPlan")] == 1
