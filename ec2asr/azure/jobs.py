@@ -118,7 +118,7 @@ class SweepResult:
 
     Attributes:
         finished: Operations whose jobs reached a terminal state in this sweep.
-        items: The vault's protected items by name (when the sweep read them).
+        items: The protected items the sweep read, by name (the scope's, or those asked for).
         calls: ARM calls the sweep made (pages included).
     """
 
