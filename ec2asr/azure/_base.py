@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
 from azure.core.credentials import TokenCredential
 from azure.core.pipeline.transport import RequestsTransport
@@ -27,6 +28,9 @@ from ec2asr.errors import InvalidInputError
 T = TypeVar("T")
 
 ARM_SCOPE = "https://management.azure.com/.default"
+
+ASR_API_VERSION = "2025-08-01"
+"""The Site Recovery api-version of the SDK (2.x) ec2asr wraps, for the reads it sends raw."""
 
 
 class _DeferredArmPolling(ARMPolling):
@@ -186,7 +190,18 @@ class ClientBase:
             f"/providers/Microsoft.RecoveryServices/vaults/{self.vault}"
         )
 
-    # -- raw requests (OffAzure, operation status) ---------------------------------------
+    # -- raw requests (OffAzure, operation status, sweeps) --------------------------------
+
+    def _asr_url(self, *segments: str, **query: str) -> str:
+        """The vault-relative ARM path of a Site Recovery resource, with the api-version (and
+        ``query``) in the query string; every segment is URL-quoted."""
+        path = "/".join(quote(s, safe="") for s in segments)
+        params = urlencode({"api-version": ASR_API_VERSION, **query}, quote_via=quote)
+        return (
+            f"/subscriptions/{quote(self.subscription_id, safe='')}/resourceGroups/"
+            f"{quote(self.resource_group, safe='')}/providers/Microsoft.RecoveryServices/vaults/"
+            f"{quote(self.vault, safe='')}/{path}?{params}"
+        )
 
     def _send(self, request: HttpRequest) -> Any:
         return self.sdk.send_request(request)

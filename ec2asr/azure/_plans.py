@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from azure.mgmt.recoveryservicessiterecovery import models as m
@@ -216,32 +216,61 @@ class PlanOperations(ClientBase):
     # -- jobs ----------------------------------------------------------------------------------
 
     def get_job(self, name: str) -> AsrJob:
-        """Return one ASR job.
+        """Return one ASR job (``ReplicationJobs_Get``, read from its JSON).
 
         Raises:
+            InvalidInputError: The name is empty.
             AzureResourceNotFoundError: It does not exist.
             AzureError: Azure refused or failed the request.
         """
-        with translating(f"read job {name}"):
-            return AsrJob.from_azure(self.sdk.replication_jobs.get(*self._rv, name))
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInputError("a job name is required")
+        url = self._asr_url("replicationJobs", name)
+        return AsrJob.from_json(self._get_json(url, what=f"read job {name}"))
 
     def list_jobs(
-        self, *, start_time: datetime | None = None, end_time: datetime | None = None
+        self,
+        *,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        fabric_id: str | None = None,
     ) -> Iterator[AsrJob]:
-        """Yield the vault's jobs, optionally only those started in a time window.
+        """Yield the vault's jobs (``ReplicationJobs_List``), optionally only those started in
+        a time window and under one fabric; each page is read from its JSON.
+
+        The ``$filter`` takes the spec's ``JobQueryParameter`` members as ``Key eq 'value'``
+        clauses joined by ``and`` (``StartTime``, ``EndTime``, ``FabricId``).
 
         Raises:
+            InvalidInputError: A time that is not a datetime, or an empty ``fabric_id``.
             AzureError: Azure refused or failed the request.
         """
+        return (
+            AsrJob.from_json(body)
+            for body in self._list_json(
+                self._jobs_url(start_time, end_time, fabric_id), what="list jobs"
+            )
+        )
+
+    def _jobs_url(
+        self, start_time: datetime | None, end_time: datetime | None, fabric_id: str | None
+    ) -> str:
         clauses = []
-        if start_time is not None:
-            clauses.append(f"StartTime eq '{start_time.strftime('%Y-%m-%dT%H:%M:%SZ')}'")
-        if end_time is not None:
-            clauses.append(f"EndTime eq '{end_time.strftime('%Y-%m-%dT%H:%M:%SZ')}'")
-        query = " and ".join(clauses) or None
-        with translating("list jobs"):
-            for raw in self.sdk.replication_jobs.list(*self._rv, filter=query):
-                yield AsrJob.from_azure(raw)
+        for key, moment in (("StartTime", start_time), ("EndTime", end_time)):
+            if moment is None:
+                continue
+            if not isinstance(moment, datetime):
+                raise InvalidInputError(f"{key} must be a datetime, not {type(moment).__name__}")
+            # A naive datetime is taken for UTC (what ASR's job times are).
+            utc = moment.astimezone(timezone.utc) if moment.utcoffset() is not None else moment
+            clauses.append(f"{key} eq '{utc.strftime('%Y-%m-%dT%H:%M:%SZ')}'")
+        if fabric_id is not None:
+            if not isinstance(fabric_id, str) or not fabric_id.strip() or "'" in fabric_id:
+                raise InvalidInputError(f"fabric_id must be a fabric's ARM id, not {fabric_id!r}")
+            clauses.append(f"FabricId eq '{fabric_id}'")
+        if not clauses:
+            return self._asr_url("replicationJobs")
+        return self._asr_url("replicationJobs", **{"$filter": " and ".join(clauses)})
 
     def _job_op(self, verb: str, name: str, method: str) -> AsrOperation[AsrJob]:
         fn = getattr(self.sdk.replication_jobs, method)

@@ -144,25 +144,59 @@ class ProtectionOperations(ClientBase):
         return (self.resource_group, self.vault, item.fabric_name, item.container_name, item.name)
 
     def get_protected_item(self, item: ItemRef) -> ProtectedItem:
-        """Return one protected item's current state.
+        """Return one protected item's current state (``ReplicationProtectedItems_Get``, read
+        from its JSON without building the SDK model).
 
         Raises:
+            InvalidInputError: The reference lacks its fabric, container or name.
             AzureResourceNotFoundError: It does not exist.
             AzureError: Azure refused or failed the request.
         """
-        with translating(f"read protected item {item.name}"):
-            raw = self.sdk.replication_protected_items.get(*self._args(item))
-        return ProtectedItem.from_azure(raw)
+        _, _, fabric, container, name = self._args(item)
+        url = self._asr_url(
+            "replicationFabrics",
+            fabric,
+            "replicationProtectionContainers",
+            container,
+            "replicationProtectedItems",
+            name,
+        )
+        return ProtectedItem.from_json(self._get_json(url, what=f"read protected item {name}"))
 
-    def list_protected_items(self) -> Iterator[ProtectedItem]:
-        """Yield every protected item in the vault (one paginated call for the whole fleet).
+    def list_protected_items(
+        self, *, fabric_name: str | None = None, container_name: str | None = None
+    ) -> Iterator[ProtectedItem]:
+        """Yield the protected items of one protection container
+        (``ReplicationProtectedItems_ListByReplicationProtectionContainers``) or, without a
+        container, of the whole vault (``ReplicationProtectedItems_List``); one paginated call,
+        each page read from its JSON without building SDK models.
 
         Raises:
+            InvalidInputError: A container without its fabric (or a fabric without a container).
             AzureError: Azure refused or failed the request.
         """
-        with translating("list protected items"):
-            for raw in self.sdk.replication_protected_items.list(*self._rv):
-                yield ProtectedItem.from_azure(raw)
+        if (
+            (fabric_name is None) != (container_name is None)
+            or fabric_name == ""
+            or (container_name == "")
+        ):
+            raise InvalidInputError(
+                "list_protected_items takes both fabric_name and container_name, or neither"
+            )
+        if fabric_name is not None and container_name is not None:
+            url = self._asr_url(
+                "replicationFabrics",
+                fabric_name,
+                "replicationProtectionContainers",
+                container_name,
+                "replicationProtectedItems",
+            )
+        else:
+            url = self._asr_url("replicationProtectedItems")
+        return (
+            ProtectedItem.from_json(body)
+            for body in self._list_json(url, what="list protected items")
+        )
 
     def begin_enable_replication(
         self, fabric_name: str, container_name: str, request: EnableReplicationRequest

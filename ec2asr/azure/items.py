@@ -1,17 +1,23 @@
-"""Frozen ec2asr models of protected items, jobs, recovery points and recovery plans."""
+"""Frozen ec2asr models of protected items, jobs, recovery points and recovery plans.
+
+The job models live in :mod:`ec2asr.azure._job_models` and are re-exported here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
 
+from ec2asr.azure import _json as j
+from ec2asr.azure._job_models import TERMINAL_JOB_STATES, AsrJob, JobError
 from ec2asr.azure.models import arm_name
 from ec2asr.azure.models import attr_path as _get
-from ec2asr.errors import AsrJobError
 
 __all__ = [
+    "TERMINAL_JOB_STATES",
     "AsrJob",
     "DiskReplication",
     "HealthIssue",
@@ -43,6 +49,19 @@ class HealthIssue:
             severity=err.error_level,
         )
 
+    @classmethod
+    def from_json(cls, err: Any) -> HealthIssue:
+        """Build from a ``HealthError`` JSON object (equal to :meth:`from_azure`'s value)."""
+        code = j.json_str(j.get(err, "errorCode"))
+        text = j.get(err, "errorMessage") or j.get(err, "summaryMessage") or code
+        return cls(
+            code=code,
+            message=str(text or ""),
+            possible_causes=j.json_str(j.get(err, "possibleCauses")),
+            recommended_action=j.json_str(j.get(err, "recommendedAction")),
+            severity=j.json_str(j.get(err, "errorLevel")),
+        )
+
 
 @attrs.frozen
 class DiskReplication:
@@ -72,6 +91,16 @@ class DiskReplication:
             pending_in_log_store_mb=_float(_get(disk, "data_pending_in_log_data_store_in_mb")),
         )
 
+    @classmethod
+    def from_json(cls, disk: Any) -> DiskReplication:
+        """Build from an ``InMageRcmProtectedDiskDetails`` JSON object."""
+        return cls(
+            disk_id=j.json_str(j.get(disk, "diskId")),
+            name=j.json_str(j.get(disk, "diskName")),
+            pending_at_source_mb=j.json_float(j.get(disk, "dataPendingAtSourceAgentInMB")),
+            pending_in_log_store_mb=j.json_float(j.get(disk, "dataPendingInLogDataStoreInMB")),
+        )
+
     @property
     def drained(self) -> bool:
         """Both figures are known and 0 (an unknown figure is not taken for 0)."""
@@ -95,6 +124,16 @@ def _float(value: Any) -> float | None:
     try:
         return float(value)
     except (TypeError, ValueError):
+        return None
+
+
+def _segment_after(resource_id: str, segment: str) -> str | None:
+    """The id's segment after ``segment`` (case-insensitive): a fabric or container name."""
+    parts = resource_id.split("/")
+    lower = [p.lower() for p in parts]
+    try:
+        return parts[lower.index(segment) + 1]
+    except (ValueError, IndexError):
         return None
 
 
@@ -157,21 +196,12 @@ class ProtectedItem:
         """Build from ``models.ReplicationProtectedItem`` (InMageRcm details)."""
         props = item.properties
         d = _get(props, "provider_specific_details")
-        parts = str(item.id).split("/")
-        lower = [p.lower() for p in parts]
-
-        def after(segment: str) -> str | None:
-            try:
-                return parts[lower.index(segment) + 1]
-            except (ValueError, IndexError):
-                return None
-
         scenario = _get(props, "current_scenario", "scenario_name")
         return cls(
             id=str(item.id),
             name=str(item.name),
-            fabric_name=after("replicationfabrics"),
-            container_name=after("replicationprotectioncontainers"),
+            fabric_name=_segment_after(str(item.id), "replicationfabrics"),
+            container_name=_segment_after(str(item.id), "replicationprotectioncontainers"),
             friendly_name=_get(props, "friendly_name"),
             protection_state=_get(props, "protection_state"),
             replication_health=_get(props, "replication_health"),
@@ -197,6 +227,49 @@ class ProtectedItem:
                 DiskReplication.from_azure(disk) for disk in (_get(d, "protected_disks") or ())
             ),
             agent_last_heartbeat=_get(d, "mobility_agent_details", "last_heartbeat_utc"),
+        )
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> ProtectedItem:
+        """Build from a ``ReplicationProtectedItem`` JSON object (a GET's body or a list
+        page's member), equal to :meth:`from_azure` on the SDK model of the same JSON."""
+        props = j.get(item, "properties")
+        d = j.get(props, "providerSpecificDetails")
+        item_id = str(item.get("id"))
+        return cls(
+            id=item_id,
+            name=str(item.get("name")),
+            fabric_name=_segment_after(item_id, "replicationfabrics"),
+            container_name=_segment_after(item_id, "replicationprotectioncontainers"),
+            friendly_name=j.json_str(j.get(props, "friendlyName")),
+            protection_state=j.json_str(j.get(props, "protectionState")),
+            replication_health=j.json_str(j.get(props, "replicationHealth")),
+            allowed_operations=tuple(
+                str(o) for o in j.json_list(j.get(props, "allowedOperations"))
+            ),
+            test_failover_state=j.json_str(j.get(props, "testFailoverState")),
+            current_scenario=j.json_str(j.get(props, "currentScenario", "scenarioName")),
+            policy_id=j.json_str(j.get(props, "policyId")),
+            initial_replication_percent=j.json_int(
+                j.get(d, "initialReplicationProgressPercentage")
+            ),
+            last_rpo_seconds=j.json_int(j.get(d, "lastRpoInSeconds")),
+            last_recovery_point_id=j.json_str(j.get(d, "lastRecoveryPointId")),
+            last_recovery_point_received=j.json_time(j.get(d, "lastRecoveryPointReceived")),
+            failover_recovery_point_id=j.json_str(j.get(props, "failoverRecoveryPointId"))
+            or j.json_str(j.get(d, "failoverRecoveryPointId")),
+            target_vm_name=j.json_str(j.get(d, "targetVmName")),
+            target_resource_group_id=j.json_str(j.get(d, "targetResourceGroupId")),
+            fabric_discovery_machine_id=j.json_str(j.get(d, "fabricDiscoveryMachineId")),
+            health_errors=tuple(
+                HealthIssue.from_json(e) for e in j.json_list(j.get(props, "healthErrors"))
+            ),
+            last_successful_failover_time=j.json_time(j.get(props, "lastSuccessfulFailoverTime")),
+            internal_id=j.json_str(j.get(d, "internalIdentifier")),
+            disks=tuple(
+                DiskReplication.from_json(disk) for disk in j.json_list(j.get(d, "protectedDisks"))
+            ),
+            agent_last_heartbeat=j.json_time(j.get(d, "mobilityAgentDetails", "lastHeartbeatUtc")),
         )
 
     @property
@@ -278,107 +351,6 @@ class RecoveryPoint:
             name=str(point.name),
             time=_get(point, "properties", "recovery_point_time"),
             type=_get(point, "properties", "recovery_point_type"),
-        )
-
-
-@attrs.frozen
-class JobError:
-    """One error of an ASR job."""
-
-    code: str | None
-    message: str
-    possible_causes: str | None = None
-    recommended_action: str | None = None
-
-    @classmethod
-    def from_azure(cls, err: Any) -> JobError:
-        """Build from ``models.JobErrorDetails`` (service or provider error)."""
-        service = err.service_error_details
-        if service is not None and (service.code or service.message):
-            return cls(
-                code=service.code,
-                message=str(service.message or ""),
-                possible_causes=service.possible_causes,
-                recommended_action=service.recommended_action,
-            )
-        provider = err.provider_error_details
-        if provider is not None:
-            return cls(
-                code=None if provider.error_code is None else str(provider.error_code),
-                message=str(provider.error_message or ""),
-                possible_causes=provider.possible_causes,
-                recommended_action=provider.recommended_action,
-            )
-        return cls(code=None, message="unknown error")
-
-
-TERMINAL_JOB_STATES = frozenset(
-    {"Succeeded", "Failed", "Cancelled", "Suspended", "CompletedWithInformation"}
-)
-
-
-@attrs.frozen
-class AsrJob:
-    """An ASR job (every long-running ASR operation creates one).
-
-    Attributes:
-        state: ``NotStarted``, ``InProgress``, ``Succeeded``, ``Failed``, ``Cancelled``...
-        scenario_name: What it does (``EnableDr``, ``UnplannedFailover``, ``Commit``...).
-        target_object_name: The item it acts on (the protected item's name).
-    """
-
-    id: str
-    name: str
-    state: str | None
-    scenario_name: str | None
-    friendly_name: str | None
-    target_object_id: str | None
-    target_object_name: str | None
-    start_time: datetime | None
-    end_time: datetime | None
-    errors: tuple[JobError, ...] = ()
-
-    @classmethod
-    def from_azure(cls, job: Any) -> AsrJob:
-        """Build from ``models.Job``."""
-        p = job.properties
-        return cls(
-            id=str(job.id),
-            name=str(job.name),
-            state=_get(p, "state"),
-            scenario_name=_get(p, "scenario_name"),
-            friendly_name=_get(p, "friendly_name"),
-            target_object_id=_get(p, "target_object_id"),
-            target_object_name=_get(p, "target_object_name"),
-            start_time=_get(p, "start_time"),
-            end_time=_get(p, "end_time"),
-            errors=tuple(JobError.from_azure(e) for e in (_get(p, "errors") or ())),
-        )
-
-    @property
-    def is_terminal(self) -> bool:
-        """True when the job will not change any more."""
-        return self.state in TERMINAL_JOB_STATES
-
-    @property
-    def succeeded(self) -> bool:
-        """True when the job succeeded."""
-        return self.state in ("Succeeded", "CompletedWithInformation")
-
-    def to_error(self) -> AsrJobError:
-        """The ec2asr error for a failed job (its first error's code, causes and action)."""
-        first = self.errors[0] if self.errors else JobError(code=None, message="")
-        what = self.friendly_name or self.scenario_name or "ASR job"
-        target = f" for {self.target_object_name}" if self.target_object_name else ""
-        message = f"{what}{target} ended {self.state}"
-        if first.message:
-            message += f": {first.message}"
-        return AsrJobError(
-            message,
-            job_name=self.name,
-            error_code=first.code,
-            possible_causes=first.possible_causes,
-            recommended_action=first.recommended_action,
         )
 
 

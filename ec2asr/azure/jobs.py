@@ -2,15 +2,22 @@
 
 Polling one operation-status URL per machine makes a fleet of a thousand machines cost a
 thousand reads per cycle. The tracker instead sweeps ``replicationJobs`` (one paginated list of
-the jobs started since the oldest in-flight operation) and, when asked, the vault's protected
-items (one paginated list) per cycle, and matches each job to its operation by job name — or,
-when ASR named no job, by the item it targets, its scenario and its start time.
+the jobs started since the oldest in-flight operation) and, when asked, protected items, per
+cycle, and matches each job to its operation by job name — or, when ASR named no job, by the
+item it targets, its scenario and its start time.
+
+With a :class:`SweepScope` (a migration's fabric and protection container) the sweep reads
+only what is the migration's: jobs with ``$filter=FabricId eq '<fabric>'`` and items through
+the container (``ListByReplicationProtectionContainers``), or one GET per item when fewer items
+are wanted than the container's list has pages. Several migrations on one vault (each on its
+own appliance) then do not read each other's jobs and items. Pages are read from their JSON
+into ec2asr's models; no SDK model is built.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +25,12 @@ import attrs
 
 from ec2asr.azure.items import AsrJob, ProtectedItem
 from ec2asr.azure.operation import AsrOperation
-from ec2asr.errors import AsrJobError
+from ec2asr.errors import AsrJobError, AzureResourceNotFoundError, InvalidInputError
 
 if TYPE_CHECKING:
     from ec2asr.azure.site_recovery import SiteRecoveryClient
 
-__all__ = ["JobTracker", "SweepResult", "TrackedOperation"]
+__all__ = ["JobTracker", "SweepResult", "SweepScope", "TrackedOperation"]
 
 SCENARIOS: Mapping[str, frozenset[str]] = {
     "enable-replication": frozenset({"EnableDr", "EnableProtection", "EnableReplication"}),
@@ -38,6 +45,30 @@ SCENARIOS: Mapping[str, frozenset[str]] = {
 """ASR scenario names per ec2asr step, used only when ASR did not name the job."""
 
 _SKEW = timedelta(minutes=5)
+
+
+@attrs.frozen
+class SweepScope:
+    """What one migration's sweeps read: the jobs under its fabric, the items of its container.
+
+    Attributes:
+        fabric_id: The fabric's ARM id (the jobs' ``$filter=FabricId``); None: every job.
+        fabric_name: The fabric's name (with ``container_name``: the items' container).
+        container_name: The protection container; None: the vault's items.
+    """
+
+    fabric_id: str | None = None
+    fabric_name: str | None = None
+    container_name: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.fabric_name is None) != (self.container_name is None):
+            raise InvalidInputError("a sweep scope names both the fabric and the container")
+
+    @property
+    def has_container(self) -> bool:
+        """True when items are read through the container."""
+        return self.fabric_name is not None and self.container_name is not None
 
 
 @attrs.define
@@ -87,13 +118,20 @@ class SweepResult:
 
     Attributes:
         finished: Operations whose jobs reached a terminal state in this sweep.
-        items: The vault's protected items by name (when the sweep read them).
+        items: The protected items the sweep read, by name (the scope's, or those asked for).
         calls: ARM calls the sweep made (pages included).
     """
 
     finished: tuple[TrackedOperation, ...]
     items: Mapping[str, ProtectedItem] = attrs.field(factory=dict, hash=False)
     calls: int = 0
+
+
+@attrs.frozen
+class _ItemRef:
+    fabric_name: str
+    container_name: str
+    name: str
 
 
 class JobTracker:
@@ -106,6 +144,7 @@ class JobTracker:
         now: Returns the current UTC time (injectable).
         window: Operations issued longer ago than this (with a known job name) are read by
             name, not through the list.
+        scope: The migration's fabric and container (None: the vault's jobs and items).
     """
 
     def __init__(
@@ -116,8 +155,12 @@ class JobTracker:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         window: timedelta = timedelta(hours=1),
+        scope: SweepScope | None = None,
     ) -> None:
         self._client = client
+        self.scope = scope or SweepScope()
+        self.item_pages = 1
+        """Pages of the container's last item list: fewer wanted items are read by GET."""
         self.interval = interval
         self.window = window
         self._sleep = sleep
@@ -176,8 +219,13 @@ class JobTracker:
         """Operations not finished yet."""
         return [op for op in self._ops.values() if not op.finished]
 
-    def sweep(self, *, read_items: bool = False) -> SweepResult:
-        """Read the jobs (and optionally the protected items) once; update every operation.
+    def sweep(self, *, read_items: bool | Collection[str] = False) -> SweepResult:
+        """Read the jobs (and optionally protected items) once; update every operation.
+
+        Args:
+            read_items: True: every item in scope (the container's, else the vault's). A
+                collection of item names: those items, by GET when there are no more of them
+                than the container's list had pages, else through the list.
 
         Raises:
             AzureError: Azure refused or failed the reads.
@@ -192,25 +240,64 @@ class JobTracker:
             # whose job ASR named is read by name instead, so one stuck job does not make every
             # sweep page through every job since it started.
             now = self._now()
-            recent = [
-                op for op in pending if op.job_name is None or now - op.issued_at <= self.window
-            ]
-            old = [op for op in pending if op not in recent]
+            # Under a fabric scope, an operation on an item is found in the fabric's jobs; one
+            # on a vault-level object (a recovery plan) is read by name (or, unnamed, in the
+            # vault's jobs).
+            fabric = self.scope.fabric_id
+            scoped: list[TrackedOperation] = []
+            unnamed: list[TrackedOperation] = []
+            by_name: list[TrackedOperation] = []
+            for op in pending:
+                recent = op.job_name is None or now - op.issued_at <= self.window
+                if recent and (fabric is None or op.step in SCENARIOS):
+                    scoped.append(op)
+                elif op.job_name is None:
+                    unnamed.append(op)
+                else:
+                    by_name.append(op)
             jobs: list[AsrJob] = []
-            if recent:
-                since = min(op.issued_at for op in recent) - _SKEW
-                jobs = list(self._client.list_jobs(start_time=since))
+            if scoped:
+                since = min(op.issued_at for op in scoped) - _SKEW
+                if fabric is None:
+                    jobs = list(self._client.list_jobs(start_time=since))
+                else:
+                    jobs = list(self._client.list_jobs(start_time=since, fabric_id=fabric))
+            if unnamed:
+                since = min(op.issued_at for op in unnamed) - _SKEW
+                jobs.extend(self._client.list_jobs(start_time=since))
             listed = {j.name for j in jobs}
-            jobs.extend(
-                self._client.get_job(op.job_name)
-                for op in old
-                if op.job_name and op.job_name not in listed
-            )
+            for name in dict.fromkeys(op.job_name for op in by_name if op.job_name):
+                if name not in listed:
+                    jobs.append(self._client.get_job(name))
             finished = self._match(pending, jobs)
         items: dict[str, ProtectedItem] = {}
         if read_items:
-            items = {i.name: i for i in self._client.list_protected_items()}
+            items = self._read_items(read_items)
         return SweepResult(finished=tuple(finished), items=items, calls=counter.total - before)
+
+    def _read_items(self, wanted: bool | Collection[str]) -> dict[str, ProtectedItem]:
+        fabric, container = self.scope.fabric_name, self.scope.container_name
+        if fabric is None or container is None:
+            return {i.name: i for i in self._client.list_protected_items()}
+        if not isinstance(wanted, bool) and len(wanted) <= self.item_pages:
+            items: dict[str, ProtectedItem] = {}
+            for name in sorted(set(wanted)):
+                ref = _ItemRef(fabric, container, name)
+                try:
+                    items[name] = self._client.get_protected_item(ref)
+                except AzureResourceNotFoundError:
+                    continue  # no item (any more): as absent from a list
+            return items
+        counter = self._client.rate_limiter.counter
+        before = counter.total
+        listed = {
+            i.name: i
+            for i in self._client.list_protected_items(fabric_name=fabric, container_name=container)
+        }
+        self.item_pages = max(1, counter.total - before)
+        if isinstance(wanted, bool):
+            return listed
+        return {name: listed[name] for name in wanted if name in listed}
 
     def _match(
         self, pending: Iterable[TrackedOperation], jobs: list[AsrJob]

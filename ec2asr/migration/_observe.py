@@ -1,6 +1,8 @@
 """One observation per cycle: jobs, protected items, discovered machines, instance states.
 
-Each read is one (paginated) call for the whole fleet, made only when some machine needs it.
+Each read is one (paginated) call for the whole fleet, made only when some machine needs it,
+and scoped to the migration (its fabric's jobs; its container's items, or one GET per waiting
+item when only a few wait: see :class:`~ec2asr.azure.jobs.SweepScope`).
 """
 
 from __future__ import annotations
@@ -48,14 +50,15 @@ def observe(rt: Runtime, lives: Sequence[Live], elapsed: float) -> None:
     by_id = {live.iid: live for live in lives}
     # Item state matters only to machines waiting on it (protection, a recovery point, a
     # recovery plan); while every such machine has a job in flight the job list says enough.
-    needs_items = any(
-        live.stage in ITEM_STAGES
+    waiting = [
+        live.iid
+        for live in lives
+        if live.stage in ITEM_STAGES
         and live.op_key is None
         and live.status not in (MachineStatus.FAILED, MachineStatus.DONE)
-        for live in lives
-    )
+    ]
     try:
-        sweep = rt.tracker.sweep(read_items=needs_items)
+        sweep = rt.tracker.sweep(read_items=waiting)
     except Ec2AsrError as exc:
         # A failed observation changes nothing: the next cycle reads again. Only a lasting
         # failure stops the run (the work stays resumable).

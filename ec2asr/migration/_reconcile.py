@@ -22,6 +22,7 @@ from ec2asr.errors import Ec2AsrError
 from ec2asr.events import EventKind
 from ec2asr.migration._observe import DONE_STAGE
 from ec2asr.migration._runtime import Live, Runtime
+from ec2asr.migration._scope import migration_items, migration_jobs
 from ec2asr.migration.journal import StepRecord
 from ec2asr.migration.records import StepState
 from ec2asr.migration.stages import MachineStatus, Stage
@@ -44,14 +45,15 @@ def reconcile(rt: Runtime, lives: Sequence[Live]) -> None:
         Stage.DISCOVERED <= live.stage < Stage.COMPLETED for live in lives
     ):
         return
-    items = {i.name: i for i in rt.asr.list_protected_items()}
+    # The migration's container (and, below, its fabric's jobs): see _scope.
+    items, in_container = migration_items(rt, lives, open_steps)
     jobs = None
     if any(s.step in ASR_STEPS and not s.job_name for steps in open_steps.values() for s in steps):
         oldest = min(
             (s.started_at for steps in open_steps.values() for s in steps if s.started_at),
             default=datetime.now(timezone.utc),
         )
-        jobs = list(rt.asr.list_jobs(start_time=oldest))
+        jobs = list(migration_jobs(rt, oldest, scoped=in_container))
     for live in lives:
         live.item = items.get(live.iid)
         for step in open_steps[live.iid]:

@@ -31,6 +31,7 @@ from ec2asr.events import EventKind
 from ec2asr.migration import _unconfirmed
 from ec2asr.migration._observe import observe
 from ec2asr.migration._runtime import Live, Runtime
+from ec2asr.migration._scope import migration_items
 from ec2asr.migration._steps import item_key
 from ec2asr.migration.journal import Journal, MachineRecord
 from ec2asr.migration.plan import MigrationPlan
@@ -106,7 +107,7 @@ def rollback(rt: Runtime, plan: MigrationPlan, records: Sequence[MachineRecord])
     """Roll back the machines :func:`check_request` chose (see the module docstring)."""
     by_iid = {p.instance_id: p for p in plan}
     lives = [Live(plan=by_iid[r.instance_id], record=r) for r in records]
-    items = {i.name: i for i in rt.asr.list_protected_items()}
+    items, _ = migration_items(rt, lives)
     full: list[Live] = []
     start_only: list[Live] = []
     for live in lives:

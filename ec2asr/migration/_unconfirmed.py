@@ -60,7 +60,9 @@ def accepted_job(rt: Runtime, live: Live, step: str, since: datetime) -> str | N
     scenarios = SCENARIOS.get(step, frozenset())
     aliases = live.item.aliases if live.item is not None else frozenset({live.iid})
     known = known_jobs(rt.journal.steps(live.iid))
-    for job in sorted(rt.asr.list_jobs(start_time=since - SKEW), key=lambda j: j.name):
+    # The write targeted the migration's fabric: its job is among the fabric's jobs.
+    jobs = rt.asr.list_jobs(start_time=since - SKEW, fabric_id=rt.fleet.fabric.id)
+    for job in sorted(jobs, key=lambda j: j.name):
         if job.name in known or job.scenario_name not in scenarios:
             continue
         if not ({job.target_object_id, job.target_object_name} & aliases):

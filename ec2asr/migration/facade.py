@@ -18,7 +18,7 @@ from ec2asr._validate import shown
 from ec2asr.aws.discovery import Ec2Discovery
 from ec2asr.aws.instances import InstanceControl
 from ec2asr.aws.leases import SecurityGroupLeases
-from ec2asr.azure.jobs import JobTracker
+from ec2asr.azure.jobs import JobTracker, SweepScope
 from ec2asr.azure.site_recovery import SiteRecoveryClient
 from ec2asr.errors import (
     Ec2AsrError,
@@ -383,7 +383,15 @@ class Migration(StepMethods):
             callbacks.append(self._progress_bar)
         events = EventDispatcher(callbacks, sink=self.journal, clock=self._now)
         tracker = JobTracker(
-            self.asr, interval=self.poll_interval, sleep=self._sleep, now=self._now
+            self.asr,
+            interval=self.poll_interval,
+            sleep=self._sleep,
+            now=self._now,
+            scope=SweepScope(
+                fabric_id=fleet.fabric.id,
+                fabric_name=fleet.fabric.name,
+                container_name=fleet.container,
+            ),
         )
         return Runtime(
             journal=self.journal,

@@ -1,4 +1,5 @@
-"""One observation per cycle reads the protected items only when some machine waits on them."""
+"""One observation per cycle reads the protected items only when some machine waits on them,
+and only those machines' items."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from ec2asr.migration.stages import MachineStatus, Stage
 
 class _Tracker:
     def __init__(self) -> None:
-        self.read_items: list[bool] = []
+        self.read_items: list[Any] = []
 
-    def sweep(self, *, read_items: bool = False) -> SweepResult:
-        self.read_items.append(read_items)
+    def sweep(self, *, read_items: Any = False) -> SweepResult:
+        self.read_items.append(list(read_items))
         return SweepResult(finished=())
 
 
@@ -29,7 +30,7 @@ def _live(iid: str, stage: Stage, status: MachineStatus, op_key: str | None = No
     return Live(plan=plan, record=record, op_key=op_key)
 
 
-def _reads_items(*lives: Live) -> bool:
+def _reads_items(*lives: Live) -> list[str]:
     tracker = _Tracker()
     rt: Any = SimpleNamespace(tracker=tracker, ops={})
     observe(rt, list(lives), 30.0)
@@ -57,7 +58,7 @@ def _reads_items(*lives: Live) -> bool:
 def test_items_are_read_only_when_a_machine_waits_on_them(
     stage: Stage, status: MachineStatus, op_key: str | None, expected: bool
 ) -> None:
-    assert _reads_items(_live("i-1", stage, status, op_key)) is expected
+    assert _reads_items(_live("i-1", stage, status, op_key)) == (["i-1"] if expected else [])
 
 
 def test_one_waiting_machine_is_enough() -> None:
@@ -65,6 +66,6 @@ def test_one_waiting_machine_is_enough() -> None:
         _live(f"i-{n}", Stage.TEST_MIGRATED, MachineStatus.IN_PROGRESS, f"i-{n}:cleanup")
         for n in range(5)
     ]
-    assert _reads_items(*busy) is False
+    assert _reads_items(*busy) == []
     waiting = _live("i-9", Stage.REPLICATING, MachineStatus.IN_PROGRESS)
-    assert _reads_items(*busy, waiting) is True
+    assert _reads_items(*busy, waiting) == ["i-9"]  # the waiting machine's item, no other

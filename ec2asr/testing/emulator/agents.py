@@ -67,11 +67,21 @@ def register_appliance(
     container_name: str | None = None,
     site_name: str | None = None,
 ) -> Appliance:
-    """Register an appliance with the vault (creating the InMageRcm fabric on first use)."""
-    fabric = next(iter(vault.fabrics.values()), None)
+    """Register an appliance with the vault (creating the InMageRcm fabric on first use).
+
+    The appliance joins the vault's fabric, or the one ``fabric_name`` names; a ``fabric_name``
+    no fabric has yet creates a fabric of its own, with its own site and container (a vault
+    with several appliance sites, as ec2asr's ``appliance=`` option expects).
+    """
+    if fabric_name is not None:
+        fabric = vault.fabrics.get(fabric_name.lower())
+    else:
+        fabric = next(iter(vault.fabrics.values()), None)
     if fabric is None:
         name = fabric_name or f"{info.name}-{stable_guid('fabric', vault.asr_id)[:8]}"
         site = site_name or f"{info.name}-site"[:24]
+        if any(f.site_name.lower() == site.lower() for f in vault.fabrics.values()):
+            site = f"{site[:15]}-{stable_guid('site', name)[:8]}"
         fabric = Fabric(
             name=name,
             site_name=site,

@@ -108,15 +108,26 @@ class ApplianceMixin:
         """The fabric's ``physicalSiteId`` (Microsoft.OffAzure server site)."""
         return fabrics.site_id(self._vault(), self._fabric())
 
-    def register_machine(self, spec: MachineSpec) -> str:
-        """A Mobility agent registered: the machine appears in the site. Returns its ARM id."""
+    def register_machine(self, spec: MachineSpec, *, fabric_name: str | None = None) -> str:
+        """A Mobility agent registered: the machine appears in the site (of the first fabric,
+        or of ``fabric_name``'s). Returns its ARM id.
+
+        Raises:
+            ValueError: No appliance is registered, or no fabric has that name.
+        """
         with self.lock:
             now = self.clock.now()
-            machine = agents.register_machine(self._fabric(), spec, now)
+            fabric = self._fabric()
+            if fabric_name is not None:
+                named = self._vault().fabrics.get(fabric_name.lower())
+                if named is None:
+                    raise ValueError(f"no fabric is named {fabric_name!r}")
+                fabric = named
+            machine = agents.register_machine(fabric, spec, now)
             self.record_registration(
                 spec.instance_id, "manual", True, "Mobility agent registered", now
             )
-            return offazure.machine_id(self._vault(), self._fabric(), machine)
+            return offazure.machine_id(self._vault(), fabric, machine)
 
     def add_push_servers(
         self, specs: Iterable[MachineSpec], *, account_name: str, credentials_valid: bool = True

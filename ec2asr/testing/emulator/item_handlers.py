@@ -102,6 +102,7 @@ def item_job(
         tasks=tasks,
         custom_details=custom or job_details(item),
         result=lambda: ctx.emulator.render_item(item),
+        fabric=item.fabric.name,
         **kwargs,
     )
     item.current_job = job.name

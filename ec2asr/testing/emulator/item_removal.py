@@ -95,6 +95,7 @@ def _no_result_job(
         on_success=done,
         on_failure=failed,
         cancellable=False,
+        fabric=item.fabric.name,
     )
     item.current_job = job.name
     return lro.accept_job(ctx, vault, job, lambda: None)

@@ -65,6 +65,9 @@ class Job:
         result: Builds the final resource body for the LRO (``None`` = no body).
         restart: Starts the same work again as a new job (``restart`` action).
         cancellable: Whether ``Cancel`` is an allowed action while it runs.
+        fabric_name: The fabric the affected object lives under (items, container mappings);
+            None for vault-level objects (policies, recovery plans). ``$filter=FabricId``
+            selects on it.
     """
 
     name: str
@@ -86,6 +89,7 @@ class Job:
     result: Callable[[], dict[str, Any] | None] | None = None
     restart: Callable[[datetime], Job] | None = None
     cancellable: bool = True
+    fabric_name: str | None = None
     activity_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     cancelled_at: datetime | None = None
     resumes: list[datetime] = field(default_factory=list)

@@ -51,6 +51,7 @@ def start_job(
     error: JobError | None = None,
     fail_at: int | None = None,
     cancellable: bool = True,
+    fabric: str | None = None,
 ) -> Job:
     """Create, register and settle a job; an injected ``job_error`` fault overrides the outcome."""
     if ctx.job_error is NEVER_FINISHES and tasks:
@@ -76,6 +77,7 @@ def start_job(
         result=result,
         restart=restart,
         cancellable=cancellable,
+        fabric_name=fabric,
     )
     if job.restart is None:
         job.restart = _redispatch(ctx)
@@ -160,11 +162,15 @@ def select_jobs(vault: VaultState, query: dict[str, Any], now: datetime) -> list
         if s.strip()
     }
     name = str(query.get("jobName") or "").lower()
+    # FabricId: the fabric's ARM id (or its name); a job is under the fabric its object lives
+    # in (an item, a container mapping) — vault-level jobs are under none (docs/sandbox.md).
     fabric = str(query.get("fabricId") or "").rstrip("/").rsplit("/", 1)[-1].lower()
     if fabric and fabric not in vault.fabrics:
         return []
     chosen = []
     for job in jobs:
+        if fabric and (job.fabric_name or "").lower() != fabric:
+            continue
         if start and job.start < start:
             continue
         if end and job.start > end:

@@ -78,6 +78,7 @@ def _mapping_job(
         target_id=stable_guid("container", vault.asr_id, container.name),
         target_name=container.name,
         target_type="ProtectionContainer",
+        fabric=container.fabric_name,
         tasks=[
             TaskSpec(
                 "ConfigureProtectionTask", friendly, ctx.emulator.timings.mapping, on_done=done
@@ -185,6 +186,7 @@ def _remove_mapping(ctx: Context, *, force: bool) -> Response:
         target_id=stable_guid("container", vault.asr_id, container.name),
         target_name=container.name,
         target_type="ProtectionContainer",
+        fabric=container.fabric_name,
         tasks=[
             TaskSpec(
                 "UnconfigureProtectionTask",
