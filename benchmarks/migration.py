@@ -421,7 +421,9 @@ COLUMNS = (
 def _row(o: Outcome, path: CriticalPath) -> list[str]:
     n = max(1, o.machines)
     throttled = sum(o.throttled.values())
-    throttled_text = "0" if not throttled else f"{throttled} ({dict(o.throttled)})"
+    throttled_text = str(throttled)
+    if throttled:
+        throttled_text += " (" + ", ".join(f"{c} {k}" for k, c in sorted(o.throttled.items())) + ")"
     return [
         o.label,
         f"{o.completed:,}/{o.machines:,}",
