@@ -41,14 +41,27 @@ from azure.core.pipeline.policies import SansIOHTTPPolicy
 __all__ = ["MirrorClock", "main"]
 
 
+class Channel:
+    """The child's end of the socket pair: one request and its answer at a time."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+
+    def call(self, message: tuple[Any, ...]) -> Any:
+        with self._lock:
+            self.conn.send(message)
+            return self.conn.recv()
+
+
 class MirrorClock:
     """The emulator's frozen clock, seen from the migrating process (see the module docstring).
 
     Duck-types :class:`ec2asr.testing.SimulatedClock`'s ``now()`` and ``advance()``.
     """
 
-    def __init__(self, conn: Connection, start: datetime) -> None:
-        self._conn = conn
+    def __init__(self, channel: Channel, start: datetime) -> None:
+        self._channel = channel
         self._now = start
         self._lock = threading.Lock()
         self.advances = 0
@@ -61,8 +74,7 @@ class MirrorClock:
         if seconds < 0:
             raise ValueError("the simulated clock cannot go backwards")
         with self._lock:
-            self._conn.send(("advance", seconds))
-            self._now = self._conn.recv()
+            self._now = self._channel.call(("advance", seconds))
             self.advances += 1
             return self._now
 
@@ -95,10 +107,39 @@ class _SandboxSession(botocore.session.Session):
         return super().create_client(*args, **kwargs)
 
 
-def _aws_session(cfg: dict[str, Any]) -> boto3.Session:
-    """A boto3 session that reaches only the sandbox's moto (its account, dummy keys)."""
+class _Answered:
+    """The HTTP response botocore expects next to a parsed answer it did not fetch."""
+
+    def __init__(self, status: int) -> None:
+        self.status_code = status
+        self.headers: dict[str, str] = {}
+        self.content = b""
+
+
+def _through_parent(core: botocore.session.Session, channel: Channel) -> None:
+    """``--emulator-only``: every AWS call is answered by the parent's EC2 stand-in
+    (``_ec2_standin.py``) over the socket pair, already parsed; boto3 still builds the call."""
+
+    def keep(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["bench_params"] = params
+
+    def answer(model: Any, context: dict[str, Any], **_: Any) -> tuple[_Answered, Any]:
+        service = model.service_model.service_name
+        params = context.get("bench_params") or {}
+        status, body = channel.call(("aws", service, model.name, params))
+        return _Answered(status), body
+
+    core.register("before-parameter-build", keep)
+    core.get_component("event_emitter").register_last("before-call", answer)
+
+
+def _aws_session(cfg: dict[str, Any], channel: Channel) -> boto3.Session:
+    """A boto3 session that reaches only the sandbox's moto (its account, dummy keys), or with
+    ``emulator_only`` the parent's EC2 stand-in."""
     core = _SandboxSession()
     core.endpoint_url = cfg["aws_endpoint_url"]
+    if cfg.get("emulator_only"):
+        _through_parent(core, channel)
     for name in ("config_file", "credentials_file"):
         core.set_config_variable(name, "/dev/null")
     core.set_config_variable("region", cfg["region"])
@@ -204,7 +245,7 @@ def _file_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
-def run_ec2asr(cfg: dict[str, Any], conn: Connection, clock: MirrorClock) -> dict[str, Any]:
+def run_ec2asr(cfg: dict[str, Any], channel: Channel, clock: MirrorClock) -> dict[str, Any]:
     import ec2asr
     from ec2asr.migration.stages import Stage
 
@@ -215,7 +256,7 @@ def run_ec2asr(cfg: dict[str, Any], conn: Connection, clock: MirrorClock) -> dic
     def seconds() -> float:
         return clock.now().timestamp()
 
-    session = _aws_session(cfg)
+    session = _aws_session(cfg, channel)
     aws = _aws_counter(session)
     interval = cfg["interval"]
     asr = ec2asr.SiteRecoveryClient(
@@ -251,8 +292,7 @@ def run_ec2asr(cfg: dict[str, Any], conn: Connection, clock: MirrorClock) -> dic
             out["plan_reads"] = counter.total
             base = (counter.reads, counter.writes)
             aws.clear()
-            conn.send(("mark",))
-            conn.recv()
+            channel.call(("mark",))
             started = clock.now()
             cpu0, _ = _usage()
             wall0 = time.perf_counter()
@@ -281,20 +321,19 @@ def run_ec2asr(cfg: dict[str, Any], conn: Connection, clock: MirrorClock) -> dic
 # -- naive --------------------------------------------------------------------------------
 
 
-def run_naive_child(cfg: dict[str, Any], conn: Connection, clock: MirrorClock) -> dict[str, Any]:
+def run_naive_child(cfg: dict[str, Any], channel: Channel, clock: MirrorClock) -> dict[str, Any]:
     from _naive_migration import run_naive
 
     import ec2asr
     from ec2asr.migration.targets import map_targets
 
-    session = _aws_session(cfg)
+    session = _aws_session(cfg, channel)
     target = ec2asr.TargetSettings(**cfg["target"])
     machines = ec2asr.Ec2Discovery(session).discover(instance_ids=cfg["instance_ids"])
     names = map_targets(machines, target)
     work = [(m.instance_id, str(m.private_ip), names[m.instance_id].vm_name) for m in machines]
     aws = _aws_counter(session)
-    conn.send(("mark",))
-    conn.recv()
+    channel.call(("mark",))
     started = clock.now()
     cpu0, _ = _usage()
     wall0 = time.perf_counter()
@@ -325,7 +364,7 @@ def run_naive_child(cfg: dict[str, Any], conn: Connection, clock: MirrorClock) -
     }
 
 
-RUNS: dict[str, Callable[[dict[str, Any], Connection, MirrorClock], dict[str, Any]]] = {
+RUNS: dict[str, Callable[[dict[str, Any], Channel, MirrorClock], dict[str, Any]]] = {
     "ec2asr": run_ec2asr,
     "naive": run_naive_child,
 }
@@ -339,8 +378,9 @@ def main() -> int:
 
         # Per-machine health warnings (ASR's 161011 "no test failover yet") are expected here.
         logging.getLogger("ec2asr").setLevel(logging.ERROR)
-        clock = MirrorClock(conn, cfg["start"])
-        out = RUNS[cfg["approach"]](cfg, conn, clock)
+        channel = Channel(conn)
+        clock = MirrorClock(channel, cfg["start"])
+        out = RUNS[cfg["approach"]](cfg, channel, clock)
         cpu, rss = _usage()
         out.update(process_cpu=cpu, peak_rss=rss, clock_advances=clock.advances)
         conn.send(("result", out))

@@ -56,6 +56,7 @@ from typing import Any
 
 import attrs
 from _critical_path import CriticalPath, critical_path
+from _ec2_standin import Ec2StandIn, seed_emulator_only
 from _simtime import seconds_of
 
 import ec2asr
@@ -88,6 +89,7 @@ class Options:
     arm_limits: bool = True
     concurrency: int = 100
     appliances: int = 1
+    emulator_only: bool = False
 
 
 @attrs.define
@@ -152,18 +154,28 @@ class _Prefetched:
     fleet-wide calls made once: describing each of 10,000 instances one by one in moto costs
     minutes, and it is set-up, not what is measured."""
 
-    def __init__(self, ec2: Any) -> None:
-        self._instances: dict[str, dict[str, Any]] = {}
+    def __init__(
+        self,
+        instances: dict[str, dict[str, Any]],
+        images: dict[str, dict[str, Any]],
+        volumes: dict[str, dict[str, Any]],
+    ) -> None:
+        self._instances, self._images, self._volumes = instances, images, volumes
+
+    @classmethod
+    def from_moto(cls, ec2: Any) -> _Prefetched:
+        instances: dict[str, dict[str, Any]] = {}
         for page in ec2.get_paginator("describe_instances").paginate():
             for reservation in page["Reservations"]:
                 for instance in reservation["Instances"]:
-                    self._instances[instance["InstanceId"]] = instance
-        images = sorted({i["ImageId"] for i in self._instances.values()})
-        self._images = {i["ImageId"]: i for i in ec2.describe_images(ImageIds=images)["Images"]}
-        self._volumes: dict[str, dict[str, Any]] = {}
+                    instances[instance["InstanceId"]] = instance
+        image_ids = sorted({i["ImageId"] for i in instances.values()})
+        images = {i["ImageId"]: i for i in ec2.describe_images(ImageIds=image_ids)["Images"]}
+        volumes: dict[str, dict[str, Any]] = {}
         for page in ec2.get_paginator("describe_volumes").paginate():
             for volume in page["Volumes"]:
-                self._volumes[volume["VolumeId"]] = volume
+                volumes[volume["VolumeId"]] = volume
+        return cls(instances, images, volumes)
 
     def describe_instances(self, InstanceIds: Sequence[str]) -> dict[str, Any]:
         return {"Reservations": [{"Instances": [self._instances[i] for i in InstanceIds]}]}
@@ -175,10 +187,11 @@ class _Prefetched:
         return {"Volumes": [self._volumes[v] for v in VolumeIds]}
 
 
-def _register_agents(sandbox: Sandbox, instance_ids: Iterable[str]) -> dict[str, int]:
+def _register_agents(
+    sandbox: Sandbox, instance_ids: Iterable[str], ec2: _Prefetched
+) -> dict[str, int]:
     """Register every machine's agent with the appliance (installed by hand); returns each
     machine's total disk GiB (what initial replication copies)."""
-    ec2 = _Prefetched(sandbox.ec2_session.client("ec2"))
     disks: dict[str, int] = {}
     for iid in instance_ids:
         spec = machine_spec(ec2, iid)
@@ -187,16 +200,25 @@ def _register_agents(sandbox: Sandbox, instance_ids: Iterable[str]) -> dict[str,
     return disks
 
 
-def _sandbox(options: Options, n: int) -> tuple[Sandbox, Counter[str], dict[str, int]]:
+def _sandbox(
+    options: Options, n: int
+) -> tuple[Sandbox, Counter[str], dict[str, int], Ec2StandIn | None]:
     timings = Timings(bandwidth_mbps=options.bandwidth)
     sandbox = Sandbox(clock=SimulatedClock(speed=0), timings=timings)
     sandbox.start()
+    standin: Ec2StandIn | None = None
     try:
-        fleet = sandbox.seed_fleet(n=n, profiles=PROFILES)
+        if options.emulator_only:
+            standin = seed_emulator_only(sandbox, n, PROFILES)
+            ids: Iterable[str] = list(standin.instances)
+            ec2 = _Prefetched(standin.instances, standin.images, standin.volumes)
+        else:
+            ids = sandbox.seed_fleet(n=n, profiles=PROFILES).instance_ids
+            ec2 = _Prefetched.from_moto(sandbox.ec2_session.client("ec2"))
         if options.appliances > 1:
             # Sandbox.add_appliances(n) comes with issue 8's scheduler work: n more appliances.
             sandbox.add_appliances(options.appliances - 1)  # type: ignore[attr-defined]
-        disks = _register_agents(sandbox, fleet.instance_ids)
+        disks = _register_agents(sandbox, ids, ec2)
     except BaseException:
         sandbox.stop()
         raise
@@ -216,7 +238,7 @@ def _sandbox(options: Options, n: int) -> tuple[Sandbox, Counter[str], dict[str,
                 raise
 
         limits.check = counting_check  # type: ignore[method-assign]
-    return sandbox, throttled, disks
+    return sandbox, throttled, disks, standin
 
 
 def _emulator_diff(
@@ -231,8 +253,14 @@ def _emulator_diff(
     return out
 
 
-def _serve(sandbox: Sandbox, conn: Connection, child: subprocess.Popen[bytes]) -> Any:
-    """Answer the child until it sends its result: advance the clock, snapshot at ``mark``."""
+def _serve(
+    sandbox: Sandbox,
+    conn: Connection,
+    child: subprocess.Popen[bytes],
+    standin: Ec2StandIn | None,
+) -> Any:
+    """Answer the child until it sends its result: advance the clock, snapshot at ``mark``,
+    answer AWS calls with the EC2 stand-in (``--emulator-only``)."""
     clock = sandbox.emulator.clock
     marks: list[tuple[dict[str, dict[str, int]], float]] = []
     while True:
@@ -248,8 +276,11 @@ def _serve(sandbox: Sandbox, conn: Connection, child: subprocess.Popen[bytes]) -
         kind = message[0]
         if kind == "advance":
             conn.send(clock.advance(message[1]))
+        elif kind == "aws" and standin is not None:
+            conn.send(standin.handle(message[1], message[2], message[3]))
         elif kind == "mark":
             marks.append((sandbox.emulator.request_counts(), time.perf_counter()))
+            print("  discovered and planned; migrating", file=sys.stderr, flush=True)
             conn.send(None)
         elif kind == "result":
             return message[1], marks[-1][0]
@@ -259,7 +290,14 @@ def _serve(sandbox: Sandbox, conn: Connection, child: subprocess.Popen[bytes]) -
 
 def run(approach: str, n: int, options: Options) -> tuple[Outcome, CriticalPath]:
     """Migrate a fresh sandbox's N machines with ``approach`` in a child process."""
-    sandbox, throttled, disks = _sandbox(options, n)
+    began = time.perf_counter()
+    sandbox, throttled, disks, standin = _sandbox(options, n)
+    print(
+        f"{approach} N={n}: fleet seeded and agents registered in "
+        f"{time.perf_counter() - began:.0f} s ({'EC2 stand-in' if standin else 'moto'})",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         path = critical_path(
             sandbox.emulator.timings,
@@ -283,6 +321,7 @@ def run(approach: str, n: int, options: Options) -> tuple[Outcome, CriticalPath]
             "interval": options.interval,
             "concurrency": options.concurrency,
             "target": attrs.asdict(TARGET),
+            "emulator_only": options.emulator_only,
         }
         child = subprocess.Popen(
             [sys.executable, str(CHILD), str(theirs.fileno())],
@@ -294,12 +333,13 @@ def run(approach: str, n: int, options: Options) -> tuple[Outcome, CriticalPath]
         try:
             conn.send(cfg)
             throttled_before = Counter(throttled)
-            result, base = _serve(sandbox, conn, child)
+            result, base = _serve(sandbox, conn, child, standin)
             server = sandbox.emulator.request_counts()
         finally:
             conn.close()
-            if child.wait(timeout=60) != 0:
-                raise SystemExit(f"{approach}: the migrating process exited {child.returncode}")
+            child.wait(timeout=60)
+        if child.returncode != 0:
+            raise SystemExit(f"{approach}: the migrating process exited {child.returncode}")
         by_operation = _emulator_diff(base, server)
         reads = sum(server["reads"].values()) - sum(base["reads"].values())
         writes = sum(server["writes"].values()) - sum(base["writes"].values())
@@ -514,6 +554,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip-naive", action="store_true", help="ec2asr only (quick runs; not for the figures)"
     )
     parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument(
+        "--emulator-only",
+        action="store_true",
+        help="no moto fleet: N clones of one template per profile in an EC2 stand-in "
+        "(for 10,000 machines, which moto cannot seed; see _ec2_standin.py)",
+    )
     args = parser.parse_args(argv)
     sizes = args.machines or [100]
     if any(n < 1 for n in sizes):
@@ -531,6 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         arm_limits=not args.no_arm_limits,
         concurrency=args.concurrency,
         appliances=args.appliances,
+        emulator_only=args.emulator_only,
     )
     logging.getLogger("ec2asr").setLevel(logging.ERROR)
     approaches = ["ec2asr"] if args.skip_naive else ["ec2asr", "naive"]
@@ -572,8 +619,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(
         f"machine: {machine['cpus']} CPUs, {machine['arch']}, Python {machine['python']}, "
-        f"ec2asr {__version__}, load average {machine['load_average'][0]:.1f}; moto and the "
-        "ASR emulator in the benchmark's process, each migration in a child process"
+        f"ec2asr {__version__}, load average {machine['load_average'][0]:.1f}; "
+        + (
+            "EC2: the stand-in (--emulator-only: N clones of one moto template per profile)"
+            if options.emulator_only
+            else "EC2: moto"
+        )
+        + " and the ASR emulator in the benchmark's process, each migration in a child process"
     )
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "runs": runs}, indent=2) + "\n")

@@ -166,3 +166,26 @@ def test_appliances_needs_the_sandbox_to_have_them() -> None:
         done = _bench("--machines", "2", "--appliances", "2")
         assert done.returncode == 2
         assert "Sandbox.add_appliances" in done.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_emulator_only_migrates_clones_as_moto_migrates_a_fleet(
+    run: tuple[dict[str, Any], str], tmp_path: Path
+) -> None:
+    out = tmp_path / "standin.json"
+    done = _bench("--machines", str(N), "--emulator-only", "--skip-naive", "--json", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "EC2 stand-in" in done.stderr
+    (standin,) = json.loads(out.read_text())["runs"]
+    (moto,) = run[0]["runs"]
+    assert standin["options"]["emulator_only"] is True
+    assert moto["options"]["emulator_only"] is False
+    # The same profile mix and disks, so the same critical path; the same ARM conversation.
+    assert standin["critical_path"] == moto["critical_path"] | {
+        "slowest_machine": standin["critical_path"]["slowest_machine"]
+    }
+    ours, theirs = standin["ec2asr"], moto["ec2asr"]
+    assert ours["completed"] == N
+    for figure in ("writes", "reads", "simulated", "aws_calls", "by_operation", "throttled"):
+        assert ours[figure] == theirs[figure], figure
