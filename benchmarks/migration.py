@@ -27,6 +27,11 @@ deterministically).
 429 there is one ARM would have answered; the emulator counts them. ARM calls are counted in the
 child (every attempt) and checked against the emulator's own counts.
 
+**10,000 machines.** moto cannot seed or describe that many in time (measured: its subnets
+fill up at about 8,180 instances, and calls over thousands of instances outlast botocore's
+timeouts). ``--emulator-only`` keeps one moto template per profile and answers the migrating
+process's EC2 calls from N clones held by a stand-in in this process (``_ec2_standin.py``).
+
 **Critical path.** Computed from the emulator's ``Timings``, the slowest machine's disks and
 ARM's write budget (``_critical_path.py`` documents the formula) and printed with each run.
 The issue's targets are printed next to each ec2asr figure (PASS/MISS): the 1,000-machine
@@ -35,6 +40,7 @@ targets for N < 10,000, the 10,000-machine ones from there. Run::
     python benchmarks/migration.py                          # 100 machines, both approaches
     python benchmarks/migration.py --machines 100 1000 --json out.json
     python benchmarks/migration.py --machines 20 --skip-naive   # a quick look
+    python benchmarks/migration.py --machines 10000 --appliances 50 --emulator-only
 """
 
 from __future__ import annotations
