@@ -15,7 +15,7 @@ import queue
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from _simtime import InlineArmPolling, SleepingTransport, VirtualTime, wait_lro
@@ -25,11 +25,23 @@ from azure.mgmt.recoveryservicessiterecovery import models as m
 
 from ec2asr.azure._pipeline import RequestCounter
 from ec2asr.settings import TargetSettings
-from ec2asr.testing import Sandbox
 
-__all__ = ["NaiveOutcome", "run_naive"]
+__all__ = ["NaiveEnvironment", "NaiveOutcome", "run_naive"]
 
 OFFAZURE_API = "2023-06-06"
+
+
+class NaiveEnvironment(Protocol):
+    """What the baseline needs of the sandbox (the migrating process holds no sandbox: see
+    ``_migration_child.Environment``)."""
+
+    clock: Any  # now() and advance(), like ec2asr.testing.SimulatedClock
+    resource_group: str
+    vault: str
+
+    def now(self) -> datetime: ...
+
+    def asr_management_client(self, **kwargs: Any) -> Any: ...
 
 
 class CountingPolicy(SansIOHTTPPolicy[Any, Any]):
@@ -63,7 +75,7 @@ class NaiveOutcome:
 class _Naive:
     def __init__(
         self,
-        sandbox: Sandbox,
+        sandbox: NaiveEnvironment,
         target: TargetSettings,
         vt: VirtualTime,
         *,
@@ -241,7 +253,7 @@ class _Naive:
 
 
 def run_naive(
-    sandbox: Sandbox,
+    sandbox: NaiveEnvironment,
     machines: Sequence[tuple[str, str, str]],
     target: TargetSettings,
     *,
@@ -250,7 +262,7 @@ def run_naive(
     ec2: Any,
 ) -> NaiveOutcome:
     """Migrate ``machines`` (instance id, private IP, Azure VM name) the naive way."""
-    vt = VirtualTime(sandbox.emulator.clock)
+    vt = VirtualTime(sandbox.clock)
     naive = _Naive(sandbox, target, vt, interval=interval, concurrency=concurrency, ec2=ec2)
     outcome = naive.outcome
     vt.enter()

@@ -15,12 +15,13 @@ import itertools
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.pipeline.transport import RequestsTransport
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
-from ec2asr.testing import SimulatedClock
+if TYPE_CHECKING:
+    from ec2asr.testing import SimulatedClock
 
 __all__ = [
     "InlineArmPolling",
