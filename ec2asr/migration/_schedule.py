@@ -147,7 +147,9 @@ class Placement:
         self._baseline = False
 
     def __repr__(self) -> str:
-        rooms = ", ".join(f"{r.name}: {r.others + r.ours}/{r.capacity}" for r in self.rooms.values())
+        rooms = ", ".join(
+            f"{r.name}: {r.capacity - r.free}/{r.capacity}" for r in self.rooms.values()
+        )
         return f"Placement({rooms})"
 
     def count(self, lives: Sequence[Live]) -> None:

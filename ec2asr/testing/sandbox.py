@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import botocore.session
 
+from ec2asr.errors import InvalidInputError
 from ec2asr.testing import _moto
 from ec2asr.testing._azure import AgentBridge, SecurityGroupOracle, machine_spec
-from ec2asr.errors import InvalidInputError
 from ec2asr.testing.emulator import (
     ApplianceInfo,
     AsrEmulator,
