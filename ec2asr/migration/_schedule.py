@@ -133,10 +133,11 @@ class Placement:
 
     Args:
         fabric: The InMageRcm fabric (its process servers, with ASR's protected-item counts).
-        capacity: Machines per process server.
+        capacity: Machines per process server (default: ``APPLIANCE_CAPACITY``).
     """
 
-    def __init__(self, fabric: ApplianceFabric, *, capacity: int = APPLIANCE_CAPACITY) -> None:
+    def __init__(self, fabric: ApplianceFabric, *, capacity: int | None = None) -> None:
+        capacity = capacity or APPLIANCE_CAPACITY
         self.rooms: dict[str, Room] = {
             ps.id.lower(): Room(ps.id, ps.name, capacity) for ps in fabric.process_servers
         }
