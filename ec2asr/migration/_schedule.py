@@ -17,7 +17,9 @@ What holds a large migration back is what ASR and ARM limit, not the number of m
   machines"). A machine is assigned to the healthy process server with the most room when its
   replication is enabled; the assignment is journaled (a re-run keeps it), and the machine counts
   against that appliance from then until it fails over, completes, or its replication is
-  disabled. A machine for which no appliance has room waits.
+  disabled. A machine for which no appliance has room waits. The load from outside this run is
+  ASR's count at the start; a team's worker (shared journal) reads it again in every cycle in
+  which a machine waits for an appliance, as the other workers enable machines too.
 """
 
 from __future__ import annotations
@@ -174,6 +176,12 @@ class Placement:
             for key, room in self.rooms.items():
                 room.others = max(0, self._reported.get(key, 0) - existing.get(key, 0))
             self._baseline = True
+
+    def refresh(self, fabric: ApplianceFabric) -> None:
+        """Take ASR's current protected-item counts (the next :meth:`count` measures the load
+        from outside this run again): a team's workers share the appliances."""
+        self._reported = {ps.id.lower(): ps.protected_item_count for ps in fabric.process_servers}
+        self._baseline = False
 
     def room_of(self, live: Live) -> Room | None:
         """The process server a machine was assigned to, if it still exists."""

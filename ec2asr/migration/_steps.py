@@ -10,7 +10,7 @@ from ec2asr.errors import Ec2AsrError, MobilityError
 from ec2asr.events import EventKind
 from ec2asr.migration import _cutover
 from ec2asr.migration._runtime import Live, Runtime
-from ec2asr.migration._schedule import finish_first
+from ec2asr.migration._schedule import assigned_server, finish_first
 from ec2asr.migration.stages import MachineStatus, Stage
 from ec2asr.mobility.base import InstallContext, InstallState
 from ec2asr.settings import TargetSettings
@@ -30,6 +30,11 @@ def act(rt: Runtime, lives: Sequence[Live], target: TargetSettings) -> None:
     enabled)."""
     rt.start_cycle()
     appliances = rt.appliances()
+    if rt.journal.shared and any(
+        live.stage is Stage.DISCOVERED and live.op_key is None and assigned_server(live) is None
+        for live in lives
+    ):
+        _refresh_appliances(rt)
     appliances.count(lives)
     to_prepare: list[Live] = []
     to_install: list[Live] = []
@@ -247,6 +252,16 @@ ROOM_WAIT = (
     "once and all {count} are full; machines leave when they fail over (add an appliance to go "
     "faster)"
 )
+
+
+def _refresh_appliances(rt: Runtime) -> None:
+    """Read the appliances' load again (other workers enable machines too)."""
+    try:
+        fabric = rt.asr.get_appliance_fabric(rt.fleet.fabric.name)
+    except Ec2AsrError as exc:
+        rt.events.emit(EventKind.WARNING, f"could not read the appliances' load: {exc}")
+        return
+    rt.appliances().refresh(fabric)
 
 
 def _process_server(rt: Runtime, live: Live) -> str | None:

@@ -182,3 +182,14 @@ def test_a_bad_concurrency_is_a_typed_error(bad: object) -> None:
 def test_concurrency_defaults_to_no_cap_of_its_own() -> None:
     assert _migration().concurrency is None
     assert _migration(concurrency=1).concurrency == 1
+
+
+def test_a_refresh_takes_asrs_current_load_for_the_next_count() -> None:
+    placement = Placement(_fabric(("ps-1", 0, "Normal")), capacity=4)
+    lives = [_live("i-1", Stage.PROTECTED, server="ps-1")]
+    placement.count(lives)
+    assert placement.rooms["ps-1"].free == 3
+    # Another worker enabled two machines there meanwhile: ASR now counts three, one is ours.
+    placement.refresh(_fabric(("ps-1", 3, "Normal")))
+    placement.count(lives)
+    assert (placement.rooms["ps-1"].others, placement.rooms["ps-1"].free) == (2, 1)
