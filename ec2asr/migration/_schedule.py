@@ -52,8 +52,10 @@ ARM_WRITE_BURST = 200
 ARM_WRITE_RATE = 10.0
 """ARM's per-subscription write refill per second (used when the client's budget does not say)."""
 
-_INACTIVE = (MachineStatus.FAILED, MachineStatus.BLOCKED, MachineStatus.ROLLED_BACK)
+_INACTIVE = frozenset({MachineStatus.FAILED, MachineStatus.BLOCKED, MachineStatus.ROLLED_BACK})
 _LAST_FIRST = tuple(reversed(list(Stage)))
+_REPLICATING = frozenset(s for s in Stage if Stage.REPLICATING <= s < Stage.FAILED_OVER)
+_FAILED_OVER = frozenset(s for s in Stage if Stage.FAILED_OVER <= s < Stage.COMPLETED)
 
 
 def finish_first(lives: Iterable[Live]) -> list[Live]:
@@ -61,11 +63,12 @@ def finish_first(lives: Iterable[Live]) -> list[Live]:
     back), latest stage first, plan order within a stage. One pass over ``lives``."""
     buckets: dict[Stage, list[Live]] = {}
     for live in lives:
-        if live.op_key is not None or live.status in _INACTIVE:
+        record = live.record
+        if live.op_key is not None or record.status in _INACTIVE:
             continue
-        bucket = buckets.get(live.stage)
+        bucket = buckets.get(record.stage)
         if bucket is None:
-            buckets[live.stage] = bucket = []
+            buckets[record.stage] = bucket = []
         bucket.append(live)
     return [live for stage in _LAST_FIRST for live in buckets.get(stage, ())]
 
@@ -80,8 +83,10 @@ def writes_per_cycle(budget: Any, interval: float) -> int:
 
 def assigned_server(live: Live) -> str | None:
     """The process server a machine was assigned to (journaled), lower-cased, or None."""
-    appliance = live.data.get("appliance") or {}
-    server = appliance.get("process_server_id") if isinstance(appliance, dict) else None
+    appliance = live.record.data.get("appliance")
+    if not appliance:
+        return None
+    server = appliance.get("process_server_id") if hasattr(appliance, "get") else None
     return str(server).lower() if server else None
 
 
@@ -89,20 +94,21 @@ def holds_room(live: Live) -> bool:
     """True while a machine counts against its appliance: from the assignment (enable about to
     be sent, in flight, or its answer lost) through replication, until it fails over, completes
     or is rolled back; a machine whose enable failed holds none."""
-    if live.status is MachineStatus.ROLLED_BACK:
+    record = live.record
+    if record.status is MachineStatus.ROLLED_BACK:
         return False
-    if Stage.REPLICATING <= live.stage < Stage.FAILED_OVER:
+    if record.stage in _REPLICATING:
         return True
-    if live.stage is Stage.DISCOVERED:
-        return live.status is not MachineStatus.FAILED or live.op_key is not None
+    if record.stage is Stage.DISCOVERED:
+        return record.status is not MachineStatus.FAILED or live.op_key is not None
     return False
 
 
 def _has_item(live: Live) -> bool:
     """True when the machine's protected item exists in ASR (ASR counts it on the server)."""
-    if live.status is MachineStatus.ROLLED_BACK:
+    if live.record.status is MachineStatus.ROLLED_BACK:
         return False
-    return holds_room(live) or Stage.FAILED_OVER <= live.stage < Stage.COMPLETED
+    return holds_room(live) or live.record.stage in _FAILED_OVER
 
 
 @attrs.define
