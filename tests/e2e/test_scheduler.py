@@ -228,3 +228,26 @@ def test_the_emulator_refuses_an_enable_beyond_an_appliances_capacity(
     assert by_status == ["done", "failed"]
     (failed,) = [m for m in report if m.status is MachineStatus.FAILED]
     assert "ApplianceCapacityExceeded" in str(failed.error) or "capacity" in str(failed.error)
+
+
+def test_the_sandbox_adds_appliances_that_asr_reports_as_process_servers() -> None:
+    with fast_sandbox() as sandbox:
+        with pytest.raises(ec2asr.InvalidInputError, match="appliances"):
+            sandbox.seed_fleet(n=1, appliances=0)
+        sandbox.seed_fleet(n=1, appliances=3)
+        with pytest.raises(ec2asr.InvalidInputError, match="at least 1"):
+            sandbox.add_appliances(0)
+        (added,) = sandbox.add_appliances(1)
+        asr = ec2asr.SiteRecoveryClient(
+            sandbox.credential,
+            sandbox.subscription_id,
+            resource_group=sandbox.resource_group,
+            vault=sandbox.vault,
+            base_url=sandbox.base_url,
+        )
+        fabric = asr.get_appliance_fabric()
+    servers = {ps.id: ps.ip_address for ps in fabric.process_servers}
+    assert len(servers) == 4
+    assert len(set(servers.values())) == 4
+    assert servers[added.appliance_id] == added.private_ip == "10.0.0.13"
+    assert fabric.capacity == 800
