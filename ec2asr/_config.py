@@ -128,7 +128,11 @@ def parse_config(data: Any, *, source: str, base_dir: Path, schema: bool = True)
         policy=policy,
         installer=installer,
         manage_security_groups=top.flag("manage_security_groups", False),
-        concurrency=top.number("concurrency", 100, integer=True, minimum=1),
+        concurrency=(
+            None
+            if top.data.get("concurrency") is None
+            else int(top.number("concurrency", 1, integer=True, minimum=1))
+        ),
         poll_interval=float(top.number("poll_interval", 30.0, exclusive=True)),
         discovery_timeout=float(top.number("discovery_timeout", 3600.0, exclusive=True)),
         test_migration=test_migration,

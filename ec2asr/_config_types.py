@@ -133,7 +133,8 @@ class MigrationConfig:
         policy: The replication policy.
         installer: The Mobility strategy.
         manage_security_groups: Lease the missing replication rules.
-        concurrency: At most this many ASR operations in flight.
+        concurrency: At most this many ASR operations (jobs) in flight; None: only ASR's and
+            ARM's limits.
         poll_interval: Seconds between observation sweeps.
         discovery_timeout: Seconds to wait for the appliance to discover an installed machine.
         test_migration: Rehearse with a test failover before cutover.
@@ -151,7 +152,7 @@ class MigrationConfig:
     policy: ReplicationPolicy
     installer: InstallerConfig
     manage_security_groups: bool = False
-    concurrency: int = 100
+    concurrency: int | None = None
     poll_interval: float = 30.0
     discovery_timeout: float = 3600.0
     test_migration: bool = True

@@ -76,7 +76,7 @@ def test_minimal_config_gets_the_sdk_defaults() -> None:
     assert cfg.azure.base_url is None
     assert cfg.target.subnet_name == "default"
     assert cfg.policy.recovery_point_history_minutes == 4320
-    assert (cfg.concurrency, cfg.poll_interval, cfg.discovery_timeout) == (100, 30.0, 3600.0)
+    assert (cfg.concurrency, cfg.poll_interval, cfg.discovery_timeout) == (None, 30.0, 3600.0)
     assert cfg.test_migration is True
     assert cfg.manage_security_groups is False
     assert cfg.recovery_plan is None

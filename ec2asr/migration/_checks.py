@@ -87,7 +87,8 @@ def check_init(
             f"not {v.shown(vault_location)}"
         )
     v.check_bool("manage_security_groups", manage_security_groups)
-    v.check_int("concurrency", concurrency, minimum=1)
+    if concurrency is not None:
+        v.check_int("concurrency", concurrency, minimum=1)
     v.check_number("poll_interval", poll_interval, minimum=0)
     v.check_callable("sleep", sleep)
     v.check_callable("now", now)

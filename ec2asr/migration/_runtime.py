@@ -31,6 +31,7 @@ from ec2asr.errors import (
 )
 from ec2asr.events import EventDispatcher, EventKind
 from ec2asr.migration import _unconfirmed
+from ec2asr.migration._schedule import Placement, writes_per_cycle
 from ec2asr.migration.journal import Journal, MachineRecord
 from ec2asr.migration.plan import MachinePlan, RecoveryPlanSpec
 from ec2asr.migration.stages import MachineStatus, Stage
@@ -134,7 +135,8 @@ class Runtime:
     now: Callable[[], datetime]
     options: RunOptions
     fleet: FleetContext
-    concurrency: int = 100
+    concurrency: int | None = None
+    """At most this many ASR operations in flight (None: only ASR's and ARM's limits)."""
     manage_security_groups: bool = False
     ec2_client: Any = None
     ssm_client: Any = None
@@ -147,6 +149,11 @@ class Runtime:
     failed_sweeps: int = 0
     on_plan_operation: Callable[[str, Any], None] | None = None
     on_rollback: Callable[[Live], None] | None = None
+    placement: Placement | None = None
+    """The appliances' process servers and their room (made on first use)."""
+    cycle_writes: int = 0
+    """ASR writes issued since :meth:`start_cycle`."""
+    _cycle_allowance: int | None = None
 
     # -- appliance lookups -----------------------------------------------------------------
 
@@ -224,9 +231,9 @@ class Runtime:
 
     def wait_for(self, live: Live, reason: str, *, person: bool) -> None:
         """Mark a machine waiting (for a person, or for Azure/AWS); emit once per reason."""
-        if live.data.get("waiting") == reason and live.status is MachineStatus.WAITING:
-            return
         status = MachineStatus.WAITING if person else MachineStatus.IN_PROGRESS
+        if live.data.get("waiting") == reason and live.status is status:
+            return
         self.update(live, status=status, data={"waiting": reason})
         kind = EventKind.ACTION_REQUIRED if person else EventKind.INFO
         self.events.emit(kind, reason, instance_id=live.iid, stage=live.stage.value)
@@ -249,12 +256,33 @@ class Runtime:
 
     @property
     def in_flight(self) -> int:
-        """ASR operations issued and not finished."""
-        return len(self.tracker.pending())
+        """ASR operations issued and not finished (the tracker forgets finished ones)."""
+        return len(self.tracker)
+
+    def start_cycle(self) -> None:
+        """A new cycle of writes begins (see :mod:`ec2asr.migration._schedule`)."""
+        self.cycle_writes = 0
+
+    @property
+    def writes_per_cycle(self) -> int:
+        """ASR writes one cycle may send: about one polling interval's worth of the budget."""
+        if self._cycle_allowance is None:
+            budget = getattr(getattr(self.asr, "rate_limiter", None), "writes", None)
+            self._cycle_allowance = writes_per_cycle(budget, self.tracker.interval)
+        return self._cycle_allowance
 
     def can_issue(self) -> bool:
-        """True while fewer than ``concurrency`` operations are in flight."""
-        return self.in_flight < self.concurrency
+        """True while another ASR operation may start: fewer than ``concurrency`` in flight
+        (no cap when None) and this cycle's share of the write budget not spent."""
+        if self.cycle_writes >= self.writes_per_cycle:
+            return False
+        return self.concurrency is None or self.in_flight < self.concurrency
+
+    def appliances(self) -> Placement:
+        """The appliances' process servers of the fabric and their room."""
+        if self.placement is None:
+            self.placement = Placement(self.fleet.fabric)
+        return self.placement
 
     def issue(
         self,
@@ -281,6 +309,7 @@ class Runtime:
             stage=live.stage.value,
             record=False,
         )
+        self.cycle_writes += 1
         try:
             op = begin()
         except Ec2AsrError as exc:

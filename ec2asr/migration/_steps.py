@@ -10,6 +10,7 @@ from ec2asr.errors import Ec2AsrError, MobilityError
 from ec2asr.events import EventKind
 from ec2asr.migration import _cutover
 from ec2asr.migration._runtime import Live, Runtime
+from ec2asr.migration._schedule import assigned_server, finish_first
 from ec2asr.migration.stages import MachineStatus, Stage
 from ec2asr.mobility.base import InstallContext, InstallState
 from ec2asr.settings import TargetSettings
@@ -24,17 +25,21 @@ def item_key(rt: Runtime, live: Live) -> ItemKey:
 
 
 def act(rt: Runtime, lives: Sequence[Live], target: TargetSettings) -> None:
-    """Issue every step that can start now, for every machine."""
+    """Issue every step that can start now, latest stage first (see
+    :mod:`ec2asr.migration._schedule`: machines under way take freed slots before new ones are
+    enabled)."""
+    rt.start_cycle()
+    appliances = rt.appliances()
+    if rt.journal.shared and any(
+        live.stage is Stage.DISCOVERED and live.op_key is None and assigned_server(live) is None
+        for live in lives
+    ):
+        _refresh_appliances(rt)
+    appliances.count(lives)
     to_prepare: list[Live] = []
     to_install: list[Live] = []
     to_stop: list[Live] = []
-    for live in lives:
-        if live.op_key is not None or live.status in (
-            MachineStatus.FAILED,
-            MachineStatus.BLOCKED,
-            MachineStatus.ROLLED_BACK,
-        ):
-            continue
+    for live in finish_first(lives):
         if live.stage is Stage.FAILED_OVER and not live.data.get("failover_point_checked"):
             if _cutover.record_failover_point(rt, live):
                 done = live.stage >= rt.options.until
@@ -202,6 +207,9 @@ def enable(rt: Runtime, live: Live, target: TargetSettings) -> None:
             step="enable-replication",
         )
         return
+    server = _process_server(rt, live)
+    if server is None:
+        return
     t = live.plan.target
     run_as = live.data.get("run_as_account")
     try:
@@ -212,7 +220,7 @@ def enable(rt: Runtime, live: Live, target: TargetSettings) -> None:
     request = EnableReplicationRequest(
         name=live.iid,
         fabric_discovery_machine_id=str(machine_id),
-        process_server_id=str(rt.fleet.appliance.process_server_id),
+        process_server_id=server,
         policy_id=rt.fleet.policy.id,
         target_resource_group_id=target.resource_group_id,
         target_network_id=target.network_id,
@@ -237,6 +245,45 @@ def enable(rt: Runtime, live: Live, target: TargetSettings) -> None:
         lambda: rt.asr.begin_enable_replication(rt.fleet.fabric.name, rt.fleet.container, request),
         detail={"target_vm_name": t.vm_name, "vm_size": t.vm_size},
     )
+
+
+ROOM_WAIT = (
+    "waiting for room on a replication appliance: each replicates about {capacity} machines at "
+    "once and all {count} are full; machines leave when they fail over (add an appliance to go "
+    "faster)"
+)
+
+
+def _refresh_appliances(rt: Runtime) -> None:
+    """Read the appliances' load again (other workers enable machines too)."""
+    try:
+        fabric = rt.asr.get_appliance_fabric(rt.fleet.fabric.name)
+    except Ec2AsrError as exc:
+        rt.events.emit(EventKind.WARNING, f"could not read the appliances' load: {exc}")
+        return
+    rt.appliances().refresh(fabric)
+
+
+def _process_server(rt: Runtime, live: Live) -> str | None:
+    """The process server to replicate through: the journaled assignment (a re-run keeps it),
+    else the healthy one with the most room (journaled now); None while every one is full."""
+    appliances = rt.appliances()
+    room = appliances.room_of(live)
+    if room is None:
+        room = appliances.take()
+        if room is None:
+            rooms = len(appliances.rooms)
+            capacity = max((r.capacity for r in appliances.rooms.values()), default=0)
+            rt.wait_for(live, ROOM_WAIT.format(capacity=capacity, count=rooms), person=False)
+            return None
+        rt.update(
+            live,
+            data={
+                "appliance": {"process_server_id": room.process_server_id, "name": room.name},
+                "waiting": None,
+            },
+        )
+    return room.process_server_id
 
 
 def test_failover(rt: Runtime, live: Live, target: TargetSettings) -> None:

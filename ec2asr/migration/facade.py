@@ -73,7 +73,10 @@ class Migration(StepMethods):
         manage_security_groups: Add the missing replication rules (source egress and appliance
             ingress on TCP 443/9443) as temporary leases scoped to the appliance's /32, revoked
             after cutover; without it, missing rules block the machine in the plan.
-        concurrency: At most this many ASR operations in flight at once.
+        concurrency: At most this many ASR operations (jobs) in flight at once; ``None`` (the
+            default): no cap of ec2asr's own, only ASR's and ARM's limits (the write budget
+            paces the writes, each appliance takes about 200 replicating machines). A machine
+            in initial replication holds no slot; machines under way take freed slots first.
         poll_interval: Seconds between observation sweeps (ASR's ``Retry-After`` can raise it).
         sleep: How to wait (injectable; tests never sleep for real).
         now: The current time in UTC, on the same clock as Azure's timestamps.
@@ -97,7 +100,7 @@ class Migration(StepMethods):
         appliance: str | None = None,
         vault_location: str | None = None,
         manage_security_groups: bool = False,
-        concurrency: int = 100,
+        concurrency: int | None = None,
         poll_interval: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = _utcnow,

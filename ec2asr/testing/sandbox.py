@@ -18,15 +18,26 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import botocore.session
 
+from ec2asr.errors import InvalidInputError
 from ec2asr.testing import _moto
 from ec2asr.testing._azure import AgentBridge, SecurityGroupOracle, machine_spec
-from ec2asr.testing.emulator import AsrEmulator, MachineSpec, SimulatedClock, Timings
+from ec2asr.testing.emulator import (
+    ApplianceInfo,
+    AsrEmulator,
+    MachineSpec,
+    SimulatedClock,
+    Timings,
+)
 from ec2asr.testing.fleet import FleetSeeder, SeededAppliance, SeededFleet
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["Sandbox"]
+__all__ = ["MAX_APPLIANCES", "Sandbox"]
+
+MAX_APPLIANCES = 200
+"""Appliances a sandbox's vault may have (their IPs fill the management subnet ``10.0.0.0/24``
+from ``10.0.0.10``)."""
 
 _ACCESS_KEY = "AKIASANDBOXEC2ASR000"
 _SECRET_KEY = "sandbox-secret-key-not-a-credential"
@@ -227,7 +238,11 @@ class Sandbox:
         return ssm_backends[self.aws_account_id][self.region]
 
     def seed_fleet(
-        self, n: int | None = None, *, profiles: Iterable[str] | None = None
+        self,
+        n: int | None = None,
+        *,
+        profiles: Iterable[str] | None = None,
+        appliances: int = 1,
     ) -> SeededFleet:
         """Create a VPC, the replication appliance and a fleet of source instances.
 
@@ -239,14 +254,23 @@ class Sandbox:
                 verdict covered). A number: a realistic mix over every profile and ~20 AMIs
                 (each profile at least once when ``n`` allows).
             profiles: Only these profile keys (see :data:`ec2asr.testing.PROFILES`).
+            appliances: How many replication appliances the vault has in all, at least (the
+                seeded one plus :meth:`add_appliances`; each replicates about 200 machines).
 
         Returns:
             What was created by this call, with each instance's intended verdict.
 
         Raises:
-            InvalidInputError: ``n`` is below 1 or a profile key is unknown.
+            InvalidInputError: ``n`` is below 1, a profile key is unknown, or ``appliances``
+                is not between 1 and :data:`MAX_APPLIANCES`.
         """
         self._require_aws()
+        if isinstance(appliances, bool) or not isinstance(appliances, int):
+            raise InvalidInputError(f"appliances must be a whole number, not {appliances!r}")
+        if not 1 <= appliances <= MAX_APPLIANCES:
+            raise InvalidInputError(
+                f"appliances must be between 1 and {MAX_APPLIANCES}, not {appliances}"
+            )
         if self._seeder is None:
             self._seeder = FleetSeeder(
                 self.ec2_session.client("ec2"), backend=self.ec2_backend, region=self.region
@@ -258,7 +282,62 @@ class Sandbox:
             emulator.subscription_id, emulator.resource_group, emulator.vault
         ):
             self.register_appliance()
+            more = appliances - self._appliance_count()
+            if more > 0:
+                self.add_appliances(more)
         return fleet
+
+    def _appliance_count(self) -> int:
+        emulator = self.emulator
+        state = emulator.store.find_vault(
+            emulator.subscription_id, emulator.resource_group, emulator.vault
+        )
+        return 0 if state is None else sum(len(f.appliances) for f in state.fabrics.values())
+
+    def add_appliances(self, n: int) -> list[ApplianceInfo]:
+        """Register ``n`` more replication appliances with the vault's InMageRcm fabric (a
+        scale-out: each replicates about 200 machines, so 10,000 machines need 50).
+
+        They exist in the vault only (no EC2 instance in moto): each has a private IP in the
+        management subnet (``10.0.0.11`` onwards) and the seeded appliance's security group, so
+        the sources reach it on TCP 443/9443 exactly as they reach the seeded one.
+
+        Returns:
+            The appliances registered by this call.
+
+        Raises:
+            InvalidInputError: ``n`` is below 1, or the vault would hold more than
+                :data:`MAX_APPLIANCES`.
+            RuntimeError: No fleet (hence no appliance and network) was seeded yet, or the
+                vault does not exist yet (see :meth:`register_appliance`).
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InvalidInputError(f"n must be a whole number of at least 1, not {n!r}")
+        seeded = self._appliance
+        emulator = self.emulator
+        if seeded is None:
+            raise RuntimeError("seed a fleet first: the appliances join its network")
+        state = emulator.store.find_vault(
+            emulator.subscription_id, emulator.resource_group, emulator.vault
+        )
+        if state is None or not state.fabrics:
+            raise RuntimeError("register the seeded appliance first (register_appliance())")
+        have = self._appliance_count()
+        if have + n > MAX_APPLIANCES:
+            raise InvalidInputError(
+                f"the vault has {have} appliances; {n} more would exceed {MAX_APPLIANCES}"
+            )
+        stem = seeded.name.rsplit("-", 1)[0]
+        added = []
+        for number in range(have + 1, have + n + 1):
+            added.append(
+                emulator.register_appliance(
+                    f"{stem}-{number:02d}",
+                    f"10.0.0.{10 + number - 1}",
+                    security_group_ids=[seeded.security_group_id],
+                )
+            )
+        return added
 
     # --- Azure half -----------------------------------------------------------------------
 

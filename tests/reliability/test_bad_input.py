@@ -588,7 +588,7 @@ RUN_CASES = [
         bad(lambda x: isinstance(x, str) and bool(x.strip())),
         mentions="journal",
     ),
-    Case("Migration", "concurrency", bad(lambda x: type(x) is int and x >= 1)),
+    Case("Migration", "concurrency", bad(lambda x: x is None or (type(x) is int and x >= 1))),
     Case("Migration", "poll_interval", bad(lambda x: _number(x) and x >= 0)),
     Case("Migration", "manage_security_groups", bad(lambda x: x is True or x is False)),
     Case("Migration", "progress", bad(lambda x: x is True or x is False)),

@@ -16,6 +16,8 @@ from ec2asr.testing.emulator.arm import ArmError
 from ec2asr.testing.emulator.models import JobError
 
 __all__ = [
+    "APPLIANCE_CAPACITY",
+    "appliance_full",
     "no_heartbeat_health_error",
     "push_connectivity_error",
     "push_credentials_error",
@@ -29,6 +31,15 @@ PUSH_CREDENTIALS_LINUX = "95108"
 PROCESS_SERVER_UNREACHABLE = "78186"
 NO_SOURCE_HEARTBEAT = "78174"
 NO_TEST_FAILOVER = "161011"
+
+APPLIANCE_CAPACITY = 200
+"""Machines one replication appliance replicates at once: Microsoft Learn, *Deploy Azure Site
+Recovery replication appliance - Modernized*, "Sizing and capacity" ("An appliance that uses an
+in-built process server to protect the workload can handle up to 200 virtual machines")."""
+
+APPLIANCE_FULL = "ApplianceCapacityExceeded"
+"""The emulator's code for an enable beyond an appliance's capacity. An assumption: ASR's own
+answer to it is not documented (docs/sandbox.md)."""
 
 
 def push_connectivity_error(
@@ -240,4 +251,23 @@ def target_vm_exists(vm_name: str, resource_group_id: str) -> JobError:
             "Delete the existing virtual machine, or change the target VM name of the replicated "
             "item, then retry the failover."
         ),
+    )
+
+
+def appliance_full(appliance_name: str, replicating: int, capacity: int) -> ArmError:
+    """The 400 the emulator answers to an enable through a process server already replicating
+    ``capacity`` machines (an assumption: see :data:`APPLIANCE_FULL`)."""
+    return ArmError(
+        400,
+        APPLIANCE_FULL,
+        (
+            f"The replication appliance '{appliance_name}' already replicates {replicating} "
+            f"machines, its capacity ({capacity})."
+        ),
+        extra={
+            "possibleCauses": "Every machine replicating through an appliance uses its process "
+            "server until it fails over or its replication is disabled.",
+            "recommendedAction": "Enable replication through another appliance's process "
+            "server, or add a scale-out appliance.",
+        },
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from ec2asr.testing.emulator import (
     agents,
+    asr_errors,
     compute,
     fabrics,
     failover,
@@ -142,6 +143,9 @@ class AsrEmulator(ApplianceMixin):
         self.timings = timings or Timings()
         self.retry_after = int(retry_after)
         self.page_size = page_size
+        self.appliance_capacity: int | None = asr_errors.APPLIANCE_CAPACITY
+        """Machines one appliance's process server replicates at once: an enable beyond it is
+        refused (None: no limit)."""
         self.connectivity: ConnectivityOracle = connectivity or AllowAllConnectivity()
         self.credential = StaticTokenCredential()
         self.lock = threading.RLock()

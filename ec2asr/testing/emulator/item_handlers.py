@@ -120,6 +120,7 @@ def create_item(ctx: Context) -> Response:
             f"A replication protected item named '{name}' already exists.",
         )
     request = parse_enable_input(vault, fabric, container, ctx.body, site_id(vault, fabric))
+    _check_room(ctx, fabric, request.appliance)
     spec = request.machine.spec
     by_id = {spec.disk_id(d).lower(): d for d in spec.disks}
     disks = [
@@ -149,6 +150,26 @@ def create_item(ctx: Context) -> Response:
     )
     container.items[name.lower()] = item
     return _enable_job(ctx, vault, item, request)
+
+
+_HOLDING_PHASES = frozenset({"enabling", "initial_replication", "protected"})
+"""Phases in which an item uses its process server (replication about to start or running)."""
+
+
+def _check_room(ctx: Context, fabric: Any, appliance: Any) -> None:
+    """Refuse an enable through a process server already at its capacity (an assumption)."""
+    capacity = ctx.emulator.appliance_capacity
+    if capacity is None:
+        return
+    key = appliance.info.appliance_id.lower()
+    replicating = sum(
+        1
+        for c in fabric.containers.values()
+        for i in c.items.values()
+        if i.phase in _HOLDING_PHASES and i.process_server_id.lower() == key
+    )
+    if replicating >= capacity:
+        raise asr_errors.appliance_full(appliance.info.name, replicating, capacity)
 
 
 def _enable_job(ctx: Context, vault: VaultState, item: ProtectedItem, request: Any) -> Response:
