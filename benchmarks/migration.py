@@ -7,12 +7,17 @@ then migrates them all the way (enable replication -> protected -> test failover
 cutover: stop the source, wait until its writes reached Azure, fail over -> commit -> complete
 migration) twice, each time in a fresh sandbox:
 
-* **ec2asr**: ``Migration.run(plan, confirm_cutover=True)`` with its defaults (``concurrency``
-  100, polling every 30 s): one JobTracker sweep per cycle and every ARM call through the
+* **ec2asr**: ``Migration.run(plan, confirm_cutover=True)`` with its defaults (no
+  ``concurrency`` cap: ASR jobs in flight are paced by ARM's budget and each appliance's room;
+  polling every 30 s): one JobTracker sweep per cycle and every ARM call through the
   client-side token bucket;
 * **naive**: the same steps written against the Azure SDK directly, a pool of worker threads
-  (the same concurrency), one SDK poller per operation and per-machine ``get`` polling of the
-  protected item (``_naive_migration.py``).
+  (``--naive-pool``, 100 by default: what a script with a ``ThreadPoolExecutor`` would use),
+  one SDK poller per operation and per-machine ``get`` polling of the protected item
+  (``_naive_migration.py``).
+
+**Appliances.** ``--appliances`` defaults to one per 200 machines (``ceil(N / 200)``, the
+documented capacity of a replication appliance), added with ``Sandbox.add_appliances``.
 
 **Processes.** moto and the ASR emulator run in this process; each migration runs in a child
 process (``_migration_child.py``), so the child's ``getrusage(RUSAGE_SELF)`` gives the client
@@ -93,8 +98,14 @@ class Options:
     interval: float = 30.0
     bandwidth: int = 2000
     arm_limits: bool = True
-    concurrency: int = 100
-    appliances: int = 1
+    concurrency: int | None = None
+    naive_pool: int = 100
+    appliances: int | None = None
+
+    def appliances_for(self, n: int) -> int:
+        """Replication appliances for ``n`` machines: as asked, else one per 200."""
+        return self.appliances if self.appliances is not None else max(1, -(-n // 200))
+
     emulator_only: bool = False
 
 
@@ -221,9 +232,8 @@ def _sandbox(
         else:
             ids = sandbox.seed_fleet(n=n, profiles=PROFILES).instance_ids
             ec2 = _Prefetched.from_moto(sandbox.ec2_session.client("ec2"))
-        if options.appliances > 1:
-            # Sandbox.add_appliances(n) comes with issue 8's scheduler work: n more appliances.
-            sandbox.add_appliances(options.appliances - 1)  # type: ignore[attr-defined]
+        if options.appliances_for(n) > 1:
+            sandbox.add_appliances(options.appliances_for(n) - 1)
         disks = _register_agents(sandbox, ids, ec2)
     except BaseException:
         sandbox.stop()
@@ -300,7 +310,8 @@ def run(approach: str, n: int, options: Options) -> tuple[Outcome, CriticalPath]
     sandbox, throttled, disks, standin = _sandbox(options, n)
     print(
         f"{approach} N={n}: fleet seeded and agents registered in "
-        f"{time.perf_counter() - began:.0f} s ({'EC2 stand-in' if standin else 'moto'})",
+        f"{time.perf_counter() - began:.0f} s ({'EC2 stand-in' if standin else 'moto'}); "
+        f"appliances: {options.appliances_for(n)}",
         file=sys.stderr,
         flush=True,
     )
@@ -325,7 +336,7 @@ def run(approach: str, n: int, options: Options) -> tuple[Outcome, CriticalPath]
             "aws_endpoint_url": sandbox.aws_endpoint_url,
             "instance_ids": sorted(disks),
             "interval": options.interval,
-            "concurrency": options.concurrency,
+            "concurrency": options.concurrency if approach == "ec2asr" else options.naive_pool,
             "target": attrs.asdict(TARGET),
             "emulator_only": options.emulator_only,
         }
@@ -435,9 +446,9 @@ def targets(o: Outcome, path: CriticalPath, options: Options) -> list[Verdict]:
             ),
             Verdict(
                 "appliances",
-                f"{options.appliances}",
+                f"{options.appliances_for(o.machines)}",
                 "50 (200 machines each)",
-                options.appliances * 200 >= o.machines,
+                options.appliances_for(o.machines) * 200 >= o.machines,
             ),
         ]
     return out
@@ -549,12 +560,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="extend",
         help="fleet sizes (repeatable or a list; default 100)",
     )
-    parser.add_argument("--appliances", type=int, default=1, help="replication appliances")
+    parser.add_argument(
+        "--appliances", type=int, help="replication appliances (default: one per 200 machines)"
+    )
     parser.add_argument("--interval", type=float, default=30.0, help="polling interval, s")
     parser.add_argument(
         "--bandwidth-mbps", type=int, default=2000, help="replication bandwidth per machine"
     )
-    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument(
+        "--concurrency", type=int, help="ec2asr's cap on ASR jobs in flight (default: none)"
+    )
+    parser.add_argument(
+        "--naive-pool", type=int, default=100, help="the naive approach's worker threads"
+    )
     parser.add_argument("--no-arm-limits", action="store_true")
     parser.add_argument(
         "--skip-naive", action="store_true", help="ec2asr only (quick runs; not for the figures)"
@@ -570,18 +588,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = args.machines or [100]
     if any(n < 1 for n in sizes):
         parser.error("--machines takes positive numbers")
-    if args.appliances < 1:
+    if args.appliances is not None and args.appliances < 1:
         parser.error("--appliances takes a positive number")
-    if args.appliances > 1 and not hasattr(Sandbox, "add_appliances"):
-        parser.error(
-            "--appliances needs Sandbox.add_appliances(n), which comes with issue 8's "
-            "scheduler work and is not in this ec2asr yet; run with one appliance"
-        )
+    if args.concurrency is not None and args.concurrency < 1:
+        parser.error("--concurrency takes a positive number")
+    if args.naive_pool < 1:
+        parser.error("--naive-pool takes a positive number")
     options = Options(
         interval=args.interval,
         bandwidth=args.bandwidth_mbps,
         arm_limits=not args.no_arm_limits,
         concurrency=args.concurrency,
+        naive_pool=args.naive_pool,
         appliances=args.appliances,
         emulator_only=args.emulator_only,
     )

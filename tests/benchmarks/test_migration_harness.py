@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ec2asr.testing import Sandbox, Timings
+from ec2asr.testing import Timings
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
@@ -157,15 +157,15 @@ def test_the_critical_path_formula() -> None:
         critical_path(timings, {}, interval=30)
 
 
-def test_appliances_needs_the_sandbox_to_have_them() -> None:
-    if hasattr(Sandbox, "add_appliances"):
-        done = _bench("--machines", "2", "--appliances", "2", "--skip-naive")
-        assert done.returncode == 0, done.stderr[-3000:]
-        assert "| ec2asr | 2/2 |" in done.stdout
-    else:
-        done = _bench("--machines", "2", "--appliances", "2")
-        assert done.returncode == 2
-        assert "Sandbox.add_appliances" in done.stderr
+def test_appliances_are_added_and_bad_options_refused() -> None:
+    done = _bench("--machines", "2", "--appliances", "2", "--skip-naive")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| ec2asr | 2/2 |" in done.stdout
+    assert "appliances: 2" in done.stderr
+    for bad in (["--appliances", "0"], ["--concurrency", "0"], ["--naive-pool", "0"]):
+        refused = _bench("--machines", "2", *bad)
+        assert refused.returncode == 2
+        assert "positive number" in refused.stderr
 
 
 @pytest.mark.e2e
