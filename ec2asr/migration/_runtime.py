@@ -229,14 +229,15 @@ class Runtime:
             data={"error": type(error).__name__, "step": step},
         )
 
-    def wait_for(self, live: Live, reason: str, *, person: bool) -> None:
-        """Mark a machine waiting (for a person, or for Azure/AWS); emit once per reason."""
+    def wait_for(self, live: Live, reason: str, *, person: bool, level: int | None = None) -> None:
+        """Mark a machine waiting (for a person, or for Azure/AWS); emit once per reason
+        (logged at ``level`` when given, else at the event kind's level)."""
         status = MachineStatus.WAITING if person else MachineStatus.IN_PROGRESS
         if live.data.get("waiting") == reason and live.status is status:
             return
         self.update(live, status=status, data={"waiting": reason})
         kind = EventKind.ACTION_REQUIRED if person else EventKind.INFO
-        self.events.emit(kind, reason, instance_id=live.iid, stage=live.stage.value)
+        self.events.emit(kind, reason, instance_id=live.iid, stage=live.stage.value, level=level)
 
     def transient(self, live: Live, error: Ec2AsrError, *, step: str) -> None:
         """Count a transient failure; fail the machine after too many in a row."""

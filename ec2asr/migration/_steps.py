@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -83,6 +84,9 @@ def act(rt: Runtime, lives: Sequence[Live], target: TargetSettings) -> None:
                     "ready for cutover: run again with confirm_cutover=True to stop the source "
                     "and fail over",
                     person=True,
+                    # Where a run without confirmation is meant to stop: a warning per machine
+                    # would drown a fleet's log (the progress display and the report count them).
+                    level=logging.INFO,
                 )
             elif rt.options.recovery_plan is None and not _cutover.leftover_vm(rt, live):
                 to_stop.append(live)

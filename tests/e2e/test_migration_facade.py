@@ -3,6 +3,7 @@ strategies have their own end-to-end tests)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -79,12 +80,15 @@ def test_whole_migration_per_machine(tmp_path: Path) -> None:
         assert stages == [s.value for s in Stage if s is not Stage.PLANNED]
 
 
-def test_no_failover_without_confirmation(tmp_path: Path) -> None:
+def test_no_failover_without_confirmation(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with fast_sandbox() as sandbox:
         machines = _fleet(sandbox, ["win2016"])
         with make_migration(sandbox, tmp_path / "j.sqlite") as migration:
             plan = migration.plan(machines)
-            report = migration.run(plan)
+            with caplog.at_level(logging.INFO, logger="ec2asr"):
+                report = migration.run(plan)
+            ready = [r for r in caplog.records if "ready for cutover" in r.getMessage()]
+            assert [r.levelno for r in ready] == [logging.INFO]  # once, and not a warning
             (only,) = report
             assert only.stage is Stage.TEST_CLEANED_UP
             assert only.status is MachineStatus.WAITING
