@@ -40,10 +40,16 @@ __all__ = [
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
-ARM_READS = (250, 25.0)
-"""ARM's per-subscription read limit: a burst of 250, refilled at 25 per second."""
-ARM_WRITES = (200, 10.0)
-"""ARM's per-subscription write limit: a burst of 200, refilled at 10 per second."""
+ARM_RESERVE = 5
+"""Tokens of each burst the client leaves unused. ARM counts a request when it arrives, on its
+own clock: a token the client takes exactly as it refills can arrive a hair early (a sleep the
+clock rounds down, network jitter) and earn a 429. Five tokens absorb half a second of writes."""
+ARM_READS = (250 - ARM_RESERVE, 25.0)
+"""ARM's per-subscription read limit (a burst of 250, refilled at 25 per second), less the
+reserve."""
+ARM_WRITES = (200 - ARM_RESERVE, 10.0)
+"""ARM's per-subscription write limit (a burst of 200, refilled at 10 per second), less the
+reserve."""
 
 
 class TokenBucket:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 from ec2asr.azure.items import ProtectedItem
 from ec2asr.azure.jobs import TrackedOperation
@@ -49,13 +50,16 @@ def observe(rt: Runtime, lives: Sequence[Live], elapsed: float) -> None:
     """Read what changed since the last cycle and move machines on."""
     by_id = {live.iid: live for live in lives}
     # Item state matters only to machines waiting on it (protection, a recovery point, a
-    # recovery plan); while every such machine has a job in flight the job list says enough.
+    # recovery plan); while every such machine has a job in flight the job list says enough,
+    # and a machine in initial replication is read again only when its progress is due.
+    now = rt.now()
     waiting = [
         live.iid
         for live in lives
         if live.stage in ITEM_STAGES
         and live.op_key is None
         and live.status not in (MachineStatus.FAILED, MachineStatus.DONE)
+        and not (live.stage is Stage.REPLICATING and live.item_due and now < live.item_due)
     ]
     try:
         sweep = rt.tracker.sweep(read_items=waiting)
@@ -81,8 +85,10 @@ def observe(rt: Runtime, lives: Sequence[Live], elapsed: float) -> None:
         if item is not None:
             live.item = item
     for live in lives:
-        if live.stage is Stage.REPLICATING and live.item is not None and live.op_key is None:
-            replication_progress(rt, live, live.item)
+        # Only an item read in this sweep says anything new (a machine whose progress is not
+        # due keeps its last item, which must not push its next read further out).
+        if live.stage is Stage.REPLICATING and live.iid in sweep.items and live.op_key is None:
+            replication_progress(rt, live, sweep.items[live.iid])
     _discovery(rt, lives, elapsed)
     _stops(rt, lives)
 
@@ -171,6 +177,8 @@ def replication_progress(rt: Runtime, live: Live, item: ProtectedItem) -> None:
         rt.reach(live, Stage.PROTECTED, "initial replication finished; protected")
         return
     percent = item.initial_replication_percent
+    if percent is not None:
+        _schedule_item_read(rt, live, percent)
     if percent is not None and percent != live.data.get("percent"):
         rt.update(live, data={"percent": percent})
         rt.events.emit(
@@ -180,6 +188,29 @@ def replication_progress(rt: Runtime, live: Live, item: ProtectedItem) -> None:
             stage=live.stage.value,
             data={"percent": percent, "rpo_seconds": item.last_rpo_seconds},
         )
+
+
+IR_QUIET_MAX = timedelta(minutes=10)
+"""The longest a machine in initial replication goes without its item being read."""
+
+
+def _schedule_item_read(rt: Runtime, live: Live, percent: int) -> None:
+    """When to read a machine's item again during initial replication: at 90% of the time its
+    progress since this run first saw it says is left, and within :data:`IR_QUIET_MAX`. At a
+    steady rate the reads come closer as it nears the end, so its completion is seen in the
+    cycle it happens; at 1,000 machines most cycles then read no item at all."""
+    now = rt.now()
+    if live.ir_first is None or percent < live.ir_first[1]:
+        live.ir_first = (now, percent)
+        return
+    since, first = live.ir_first
+    elapsed = (now - since).total_seconds()
+    if percent <= first or elapsed <= 0:
+        return
+    # ASR reports whole percents: at least 99 - percent is left, and at most percent - first + 1
+    # was done in ``elapsed``; so this errs early, never late.
+    left = max(0, 99 - percent) * elapsed / (percent - first + 1)
+    live.item_due = now + min(IR_QUIET_MAX, timedelta(seconds=0.9 * left))
 
 
 NO_TEST_FAILOVER = "161011"

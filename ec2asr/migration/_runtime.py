@@ -76,6 +76,10 @@ class Live:
     discovered: DiscoveredMachine | None = None
     waited: float = 0.0
     drain_since: datetime | None = None
+    ir_first: tuple[datetime, int] | None = None
+    """When this run first saw the machine's initial replication progress, and the percent."""
+    item_due: datetime | None = None
+    """While in initial replication: its item need not be read again before this time."""
 
     @property
     def iid(self) -> str:
