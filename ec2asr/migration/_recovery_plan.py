@@ -186,17 +186,7 @@ class PlanCutover:
         scenarios = _PLAN_SCENARIOS.get(step)
         if started is None or scenarios is None:
             return None
-        since = started - _unconfirmed.SKEW
-        known = _unconfirmed.known_jobs(self.rt.journal.steps(plan.subject))
-        for job in sorted(self.rt.asr.list_jobs(start_time=since), key=lambda j: j.name):
-            if (
-                job.name not in known
-                and job.scenario_name in scenarios
-                and plan.name in (job.target_object_name, job.target_object_id)
-                and (job.start_time is None or job.start_time >= since)
-            ):
-                return job.name
-        return None
+        return _unconfirmed.accepted_plan_job(self.rt, plan.name, scenarios, started)
 
     @property
     def settled(self) -> bool:

@@ -192,6 +192,10 @@ def _back_to(rt: Runtime, live: Live, stage: Stage, data: dict[str, Any]) -> Non
     )
 
 
+MAX_DELETE_ATTEMPTS = 3
+"""Deletes of a recovery plan sent in one rollback when none reaches Azure."""
+
+
 def _delete_plan(rt: Runtime, name: str) -> None:
     """Delete a recovery plan whose members are rolled back (journaled under ``plan:<name>``).
 
@@ -237,10 +241,6 @@ def _delete_plan(rt: Runtime, name: str) -> None:
     )
 
 
-MAX_DELETE_ATTEMPTS = 3
-"""Deletes of a recovery plan sent in one rollback when none reaches Azure."""
-
-
 def _settle_delete(
     rt: Runtime, name: str, step_id: int, job: str | None, started: datetime | None
 ) -> bool:
@@ -251,18 +251,7 @@ def _settle_delete(
         AsrJobError: The delete's job failed.
     """
     if job is None and started is not None:
-        known = _unconfirmed.known_jobs(rt.journal.steps(f"plan:{name}"))
-        since = started - _unconfirmed.SKEW
-        job = next(
-            (
-                j.name
-                for j in sorted(rt.asr.list_jobs(start_time=since), key=lambda j: j.name)
-                if j.name not in known
-                and j.scenario_name == "DeleteRecoveryPlan"
-                and name in (j.target_object_name, j.target_object_id)
-            ),
-            None,
-        )
+        job = _unconfirmed.accepted_plan_job(rt, name, frozenset({"DeleteRecoveryPlan"}), started)
     if job is None:
         rt.journal.end_step(step_id, succeeded=False, abandoned=True, error="never reached Azure")
         return False

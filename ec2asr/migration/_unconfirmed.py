@@ -23,7 +23,13 @@ from ec2asr.errors import Ec2AsrError
 if TYPE_CHECKING:
     from ec2asr.migration._runtime import Live, Runtime
 
-__all__ = ["TRANSIENT_JOB_ERRORS", "accepted_job", "known_jobs", "outcome_unknown"]
+__all__ = [
+    "TRANSIENT_JOB_ERRORS",
+    "accepted_job",
+    "accepted_plan_job",
+    "known_jobs",
+    "outcome_unknown",
+]
 
 SKEW = timedelta(minutes=5)
 """Clock difference tolerated between the journal's clock and ASR's job times."""
@@ -70,4 +76,27 @@ def accepted_job(rt: Runtime, live: Live, step: str, since: datetime) -> str | N
         if job.start_time is not None and job.start_time < since - SKEW:
             continue
         return job.name
+    return None
+
+
+def accepted_plan_job(
+    rt: Runtime, plan_name: str, scenarios: frozenset[str], since: datetime
+) -> str | None:
+    """The ASR job of one of ``scenarios`` on recovery plan ``plan_name`` started at or after
+    ``since`` that the journal does not know yet, or None. Plan jobs belong to no fabric, so
+    the vault's jobs are listed.
+
+    Raises:
+        AzureError: ASR's jobs cannot be read (the outcome stays unknown).
+    """
+    earliest = since - SKEW
+    known = known_jobs(rt.journal.steps(f"plan:{plan_name}"))
+    for job in sorted(rt.asr.list_jobs(start_time=earliest), key=lambda j: j.name):
+        if (
+            job.name not in known
+            and job.scenario_name in scenarios
+            and plan_name in (job.target_object_name, job.target_object_id)
+            and (job.start_time is None or job.start_time >= earliest)
+        ):
+            return job.name
     return None
