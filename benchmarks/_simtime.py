@@ -10,15 +10,13 @@ thousands of ``Retry-After`` waits then pass in seconds, deterministically in si
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import threading
 from collections.abc import Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from azure.core.pipeline.transport import RequestsTransport
 from azure.mgmt.core.polling.arm_polling import ARMPolling
+
+from ec2asr.testing._virtual_time import VirtualTime
 
 if TYPE_CHECKING:
     from ec2asr.testing import SimulatedClock
@@ -46,59 +44,6 @@ def advancing_sleep(clock: SimulatedClock) -> Callable[[float], None]:
 def seconds_of(clock: SimulatedClock) -> Callable[[], float]:
     """A monotonic ``clock()`` in seconds on the simulated clock (for token buckets)."""
     return lambda: clock.now().timestamp()
-
-
-class VirtualTime:
-    """Simulated time shared by worker threads.
-
-    A worker counts as running from :meth:`enter` until :meth:`leave`, except while it is in
-    :meth:`sleep`. When no worker runs, the clock jumps to the earliest wake-up and the workers
-    due then run again.
-    """
-
-    def __init__(self, clock: SimulatedClock) -> None:
-        self._clock = clock
-        self._cond = threading.Condition()
-        self._running = 0
-        self._sleepers: list[tuple[Any, int, list[bool]]] = []
-        self._seq = itertools.count()
-        self.sleeps = 0
-
-    def enter(self, workers: int = 1) -> None:
-        """Count ``workers`` more running threads (call before starting them)."""
-        with self._cond:
-            self._running += workers
-
-    def leave(self) -> None:
-        """The calling worker finished."""
-        with self._cond:
-            self._running -= 1
-            self._release()
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep ``seconds`` of simulated time."""
-        with self._cond:
-            self.sleeps += 1
-            ticket = [False]
-            wake = self._clock.now() + timedelta(seconds=max(0.0, float(seconds)))
-            heapq.heappush(self._sleepers, (wake, next(self._seq), ticket))
-            self._running -= 1
-            self._release()
-            while not ticket[0]:
-                self._cond.wait()
-
-    def _release(self) -> None:
-        if self._running > 0 or not self._sleepers:
-            return
-        wake = self._sleepers[0][0]
-        now = self._clock.now()
-        if wake > now:
-            now = self._clock.advance(wake - now)
-        while self._sleepers and self._sleepers[0][0] <= now:
-            _, _, ticket = heapq.heappop(self._sleepers)
-            ticket[0] = True
-            self._running += 1
-        self._cond.notify_all()
 
 
 class SleepingTransport(RequestsTransport):  # type: ignore[misc]

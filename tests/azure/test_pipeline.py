@@ -15,7 +15,7 @@ from ec2asr.azure._pipeline import (
 )
 from ec2asr.errors import InvalidInputError
 from ec2asr.testing import SimulatedClock
-from tests._virtual_time import VirtualTime
+from ec2asr.testing._virtual_time import VirtualTime
 
 
 class FakeTime:
