@@ -189,43 +189,41 @@ def string_list(name: str, value: object, *, item: str = "string") -> tuple[str,
     return out
 
 
+def _matching(name: str, value: object, pattern: re.Pattern[str], what: str) -> str:
+    """``value`` when it is a string matching ``pattern``; else an error saying it must be
+    ``what``."""
+    if not isinstance(value, str) or not pattern.match(value):
+        raise InvalidInputError(f"{name} must be {what}, not {shown(value)}")
+    return value
+
+
 def check_instance_id(name: str, value: object) -> str:
     """An EC2 instance id, ``i-`` and 8 or 17 lowercase hex digits."""
-    if not isinstance(value, str) or not _INSTANCE_ID.match(value):
-        raise InvalidInputError(
-            f"{name} must be an EC2 instance id (i- and 8 or 17 hex digits), not {shown(value)}"
-        )
-    return value
+    return _matching(name, value, _INSTANCE_ID, "an EC2 instance id (i- and 8 or 17 hex digits)")
 
 
 def check_subscription_id(name: str, value: object) -> str:
     """An Azure subscription id (a GUID)."""
-    if not isinstance(value, str) or not _GUID.match(value):
-        raise InvalidInputError(
-            f"{name} must be an Azure subscription id (a GUID such as "
-            f"00000000-0000-0000-0000-000000000000), not {shown(value)}"
-        )
-    return value
+    return _matching(
+        name,
+        value,
+        _GUID,
+        "an Azure subscription id (a GUID such as 00000000-0000-0000-0000-000000000000)",
+    )
 
 
 def check_resource_group_name(name: str, value: object) -> str:
     """A resource group name under ARM's rules."""
-    if not isinstance(value, str) or not _RESOURCE_GROUP.match(value):
-        raise InvalidInputError(
-            f"{name} must be a resource group name ({_NAME_RULES['resource group']}), "
-            f"not {shown(value)}"
-        )
-    return value
+    what = f"a resource group name ({_NAME_RULES['resource group']})"
+    return _matching(name, value, _RESOURCE_GROUP, what)
 
 
 def check_vault_name(name: str, value: object) -> str:
     """A Recovery Services vault name: 2-50 alphanumerics and hyphens, starting with a letter."""
-    if not isinstance(value, str) or not _VAULT.match(value):
-        raise InvalidInputError(
-            f"{name} must be a Recovery Services vault name (2-50 letters, digits and hyphens, "
-            f"starting with a letter), not {shown(value)}"
-        )
-    return value
+    what = (
+        "a Recovery Services vault name (2-50 letters, digits and hyphens, starting with a letter)"
+    )
+    return _matching(name, value, _VAULT, what)
 
 
 def check_arm_id(name: str, value: object, kind: str) -> str:
@@ -306,14 +304,11 @@ def check_vm_name(name: str, value: object, *, windows: bool | None = None) -> s
 def check_vm_size(name: str, value: object, known: Callable[[str], str | None]) -> str:
     """An Azure VM size name. ``known(size)`` returns None when the packaged size table has no
     objection, or why it refuses the size (a series it lists without this size)."""
-    if not isinstance(value, str) or not _VM_SIZE.match(value):
-        raise InvalidInputError(
-            f"{name} must be an Azure VM size name such as 'Standard_D4s_v5', not {shown(value)}"
-        )
-    problem = known(value)
+    size = _matching(name, value, _VM_SIZE, "an Azure VM size name such as 'Standard_D4s_v5'")
+    problem = known(size)
     if problem:
         raise InvalidInputError(f"{name}: {problem}")
-    return value
+    return size
 
 
 def check_tags(name: str, value: object, *, reserved: Iterable[str] = ()) -> Mapping[str, str]:
