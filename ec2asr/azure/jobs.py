@@ -167,6 +167,7 @@ class JobTracker:
         self._now = now
         self._ops: dict[str, TrackedOperation] = {}
         self._retry_after: float = 0.0
+        self._woke: datetime | None = None
         self.sweeps = 0
 
     def __len__(self) -> int:
@@ -334,8 +335,17 @@ class JobTracker:
         return candidates[0] if candidates else None
 
     def wait(self) -> float:
-        """Sleep until the next sweep is due; return the seconds slept."""
+        """Sleep until the next sweep is due; return the seconds since the previous one.
+
+        A sweep is due one ``interval`` (or ASR's ``Retry-After``, when longer) after the
+        previous wait ended, not after the cycle in between: the time a cycle spent sending
+        (paced by ARM's write budget, say) counts toward the interval, so a busy cycle does not
+        stretch the polling period to the interval plus the cycle.
+        """
         delay = max(self.interval, self._retry_after)
-        if delay > 0:
-            self._sleep(delay)
-        return delay
+        woke = self._woke
+        spent = 0.0 if woke is None else max(0.0, (self._now() - woke).total_seconds())
+        if delay - spent > 0:
+            self._sleep(delay - spent)
+        self._woke = self._now()
+        return max(delay, spent)

@@ -5,6 +5,10 @@ What holds a large migration back is what ASR and ARM limit, not the number of m
 - **Finish first.** Each cycle acts on machines from the last stage back to the first (plan order
   within a stage), so a machine already under way takes a freed slot before a new machine is
   enabled: machines started are finished before new ones start.
+- **Longest path first among new machines.** Machines waiting to be enabled go in order of their
+  disk size, largest first: initial replication is the only stage whose length differs between
+  machines, so when the write budget spaces the enables out, the machines with the longest way to
+  go start first instead of finishing last.
 - **Slots are ASR operations (jobs) in flight**, not machines: a machine in initial replication
   holds none. ``concurrency`` is the user's cap on them (``None``: no cap of ec2asr's own).
 - **A cycle's writes** are bounded by about one polling interval's worth of ARM's write budget
@@ -41,6 +45,7 @@ __all__ = [
     "Placement",
     "Room",
     "assigned_server",
+    "disk_gib",
     "finish_first",
     "holds_room",
     "writes_per_cycle",
@@ -60,7 +65,8 @@ _FAILED_OVER = frozenset(s for s in Stage if Stage.FAILED_OVER <= s < Stage.COMP
 
 def finish_first(lives: Iterable[Live]) -> list[Live]:
     """The machines that may act this cycle (nothing in flight, not failed, blocked or rolled
-    back), latest stage first, plan order within a stage. One pass over ``lives``."""
+    back), latest stage first, plan order within a stage, except that machines waiting to be
+    enabled go longest path first (see :func:`disk_gib`). One pass over ``lives``."""
     buckets: dict[Stage, list[Live]] = {}
     for live in lives:
         record = live.record
@@ -70,7 +76,22 @@ def finish_first(lives: Iterable[Live]) -> list[Live]:
         if bucket is None:
             buckets[record.stage] = bucket = []
         bucket.append(live)
+    to_enable = buckets.get(Stage.DISCOVERED)
+    if to_enable and len(to_enable) > 1:
+        to_enable.sort(key=disk_gib, reverse=True)  # stable: plan order among equals
     return [live for stage in _LAST_FIRST for live in buckets.get(stage, ())]
+
+
+def disk_gib(live: Live) -> int:
+    """The GiB initial replication copies for a machine: what sets how long its path is.
+
+    Every stage after initial replication takes the same time for every machine, so the
+    machine with the most disk has the longest way to go from its enable. When ARM's write
+    budget binds (thousands of machines), enabling those first keeps them from finishing last:
+    in the 10,000-machine benchmark a machine with 1,050 GiB enabled last adds its whole
+    75-minute initial replication to the end of the run.
+    """
+    return sum(volume.size_gib for volume in live.plan.machine.volumes)
 
 
 def writes_per_cycle(budget: Any, interval: float) -> int:

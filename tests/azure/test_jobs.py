@@ -57,7 +57,8 @@ class FakeClient:
 
 
 def tracker(client: FakeClient, **kw: Any) -> JobTracker:
-    return JobTracker(client, now=lambda: T0, **kw)  # type: ignore[arg-type]
+    kw.setdefault("now", lambda: T0)
+    return JobTracker(client, **kw)  # type: ignore[arg-type]
 
 
 def test_one_sweep_follows_a_thousand_operations() -> None:
@@ -209,3 +210,24 @@ def test_a_stuck_operation_is_read_by_name_not_by_paging_old_jobs() -> None:
     assert [op.key for op in result.finished] == ["b"]
     assert t.get("a") is not None
     assert t.get("a").state == "InProgress"  # type: ignore[union-attr]
+
+
+def test_the_next_sweep_is_due_an_interval_after_the_last_wait_ended_not_after_the_cycle() -> None:
+    # A cycle that spends time sending (writes paced by ARM's budget) uses up part of the
+    # interval: the polling period stays the interval instead of the interval plus the cycle.
+    clock = [T0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += timedelta(seconds=seconds)
+
+    t = tracker(FakeClient(), interval=30, sleep=sleep, now=lambda: clock[0])
+    assert t.wait() == 30  # the first wait: a whole interval
+    clock[0] += timedelta(seconds=12)  # the cycle took 12 s
+    assert t.wait() == 30
+    clock[0] += timedelta(seconds=45)  # a cycle longer than the interval: sweep at once
+    assert t.wait() == 45
+    assert t.wait() == 30  # nothing spent in between
+    assert slept == [30, 18, 30]
+    assert clock[0] == T0 + timedelta(seconds=135)

@@ -31,12 +31,14 @@ def _live(
     *,
     op_key: str | None = None,
     server: str | None = None,
+    gib: tuple[int, ...] = (30,),
 ) -> Live:
     data: dict[str, Any] = {}
     if server is not None:
         data["appliance"] = {"process_server_id": server, "name": server}
     record = MachineRecord(instance_id=iid, name=None, stage=stage, status=status, data=data)
-    plan: Any = SimpleNamespace(instance_id=iid)
+    volumes = tuple(SimpleNamespace(size_gib=size) for size in gib)
+    plan: Any = SimpleNamespace(instance_id=iid, machine=SimpleNamespace(volumes=volumes))
     return Live(plan=plan, record=record, op_key=op_key)
 
 
@@ -71,6 +73,20 @@ def test_finish_first_puts_later_stages_before_new_machines_in_plan_order() -> N
     ]
     order = [live.iid for live in finish_first(lives)]
     assert order == ["i-4", "i-6", "i-2", "i-7", "i-5", "i-1", "i-3"]
+
+
+def test_machines_waiting_to_be_enabled_go_largest_disks_first_plan_order_among_equals() -> None:
+    lives = [
+        _live("i-1", Stage.DISCOVERED, gib=(60,)),
+        _live("i-2", Stage.DISCOVERED, gib=(30, 250)),  # 280 GiB in all
+        _live("i-3", Stage.PROTECTED, gib=(8,)),
+        _live("i-4", Stage.DISCOVERED, gib=(1050,)),
+        _live("i-5", Stage.DISCOVERED, gib=(60,)),
+        _live("i-6", Stage.REPLICATING, gib=(1050,)),
+        _live("i-7", Stage.PROTECTED, gib=(2000,)),  # later stages keep plan order
+    ]
+    order = [live.iid for live in finish_first(lives)]
+    assert order == ["i-3", "i-7", "i-6", "i-4", "i-2", "i-1", "i-5"]
 
 
 def test_finish_first_leaves_out_machines_in_flight_failed_blocked_or_rolled_back() -> None:
