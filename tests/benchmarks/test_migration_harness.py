@@ -153,6 +153,16 @@ def test_the_critical_path_formula() -> None:
     assert big.read_bound == pytest.approx((30_000 - 250) / 25)
     assert big.binding == "ARM's write budget"
     assert big.seconds == big.write_bound
+    # The enables: the largest machines go first, yet the budget still spaces them out. 3,000
+    # machines of 1,050 GiB: the last of them is enabled at (2 + 3,000 - 200) / 10 s.
+    mixed = {f"i-{k}": 1050 for k in range(3000)} | {f"i-s{k}": 60 for k in range(2000)}
+    bound = critical_path(timings, mixed, interval=30)
+    slowest_path = 240 + 4530 + 480 + 180 + 150 + 600 + 120 + 120
+    assert bound.path == slowest_path
+    assert bound.enable_bound == pytest.approx((3002 - 200) / 10 + slowest_path)
+    assert bound.binding == "ARM's write budget for the enables"
+    assert bound.seconds == bound.enable_bound
+    assert big.enable_bound == pytest.approx((10_002 - 200) / 10 + 2160)  # below the writes
     with pytest.raises(ValueError):
         critical_path(timings, {}, interval=30)
 
