@@ -104,7 +104,7 @@ def parse_config(data: Any, *, source: str, base_dir: Path, schema: bool = True)
     journal, default_name, journal_schema = _journal(top, base_dir)
     name = top.text("name", pattern=_NAME, what="a name of letters, digits, '.', '_' and '-'")
     aws = _aws(top.section("aws", _AWS))
-    azure = _azure(top.section("azure", _AZURE))
+    azure = _azure(top.section("azure", _AZURE), base_dir)
     target = _target(top.section("target", _TARGET))
     policy = _policy(top.section("policy", _POLICY, required=False))
     installer = parse_installer(top, base_dir)
@@ -210,12 +210,14 @@ def _aws(section: Section) -> AwsConfig:
     )
 
 
-def _azure(section: Section) -> AzureConfig:
+def _azure(section: Section, base_dir: Path) -> AzureConfig:
     subscription = section.text(
         "subscription_id", required=True, pattern=_GUID, what="a subscription id (a GUID)"
     )
     base_url = _endpoint(section, "base_url")
+    budget = section.text("arm_budget")
     return AzureConfig(
+        arm_budget=budget if budget in (None, "host", "process") else config_path(base_dir, budget),
         subscription_id=subscription,
         resource_group=section.text("resource_group", required=True),
         vault=section.text("vault", required=True),

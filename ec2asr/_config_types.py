@@ -79,6 +79,9 @@ class AzureConfig:
         appliance: The appliance fabric's name when several are registered.
         base_url: The ARM endpoint (None: Azure public cloud; a loopback ``http://`` URL for
             the rehearsal sandbox).
+        arm_budget: Where the ARM budget lives: ``"host"``, ``"process"`` or a budget file
+            (None: the ``EC2ASR_ARM_BUDGET`` environment variable, else the process's own);
+            passed to :class:`~ec2asr.SiteRecoveryClient` as ``arm_budget``.
     """
 
     subscription_id: str
@@ -87,6 +90,7 @@ class AzureConfig:
     vault_location: str | None = None
     appliance: str | None = None
     base_url: str | None = None
+    arm_budget: str | Path | None = None
 
     @property
     def sandbox(self) -> bool:

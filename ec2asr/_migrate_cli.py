@@ -98,7 +98,9 @@ def _migration(
     from ec2asr.migration.facade import Migration
 
     azure = config.azure
-    clock: dict[str, Any] = {"clock": env.monotonic} if env.monotonic is not None else {}
+    options: dict[str, Any] = {"clock": env.monotonic} if env.monotonic is not None else {}
+    if azure.arm_budget is not None:
+        options["arm_budget"] = azure.arm_budget
     asr = SiteRecoveryClient(
         env.azure_credential(azure),
         azure.subscription_id,
@@ -106,7 +108,7 @@ def _migration(
         vault=azure.vault,
         base_url=azure.base_url,
         sleep=env.sleep,
-        **clock,
+        **options,
     )
     return Migration(
         ec2=Ec2Discovery(env.aws_session(config.aws)),

@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
+from ec2asr import SqliteBudget, _migrate_cli
 from ec2asr._config import load_config, parse_config
 from ec2asr._secret import Secret
 from ec2asr.cli import main
@@ -555,3 +557,30 @@ def test_status_refuses_a_negative_event_count(
 ) -> None:
     assert main(["status", "--journal", str(tmp_path / "j.sqlite"), "--events", "-1"]) == 2
     assert "--events takes a number" in capsys.readouterr().err
+
+
+def test_the_arm_budget_key_reaches_the_client(tmp_path: Path) -> None:
+    # Not set: the client decides (EC2ASR_ARM_BUDGET, else its own buckets).
+    assert parse(BASE).azure.arm_budget is None
+    assert parse(config(azure__arm_budget="host")).azure.arm_budget == "host"
+    assert parse(config(azure__arm_budget="process")).azure.arm_budget == "process"
+    relative = parse(config(azure__arm_budget="budgets/arm.sqlite")).azure.arm_budget
+    assert relative == Path("/etc/ec2asr/budgets/arm.sqlite")
+    refused(config(azure__arm_budget=""), "azure.arm_budget")
+    refused(config(azure__arm_budget=5), "azure.arm_budget")
+
+    # The migrate command's client draws on the file the config names.
+    cfg = parse(
+        config(
+            azure__base_url="http://127.0.0.1:9",
+            azure__arm_budget="arm.sqlite",
+        ),
+        base_dir=tmp_path,
+    )
+    env = _migrate_cli.CliEnvironment(
+        aws_session=lambda _aws: boto3.Session(region_name="us-east-1")
+    )
+    migration = _migrate_cli._migration(cfg, env, installer=cfg.installer.build())
+    store = migration.asr.rate_limiter.store
+    assert isinstance(store, SqliteBudget)
+    assert store.path == tmp_path / "arm.sqlite"
