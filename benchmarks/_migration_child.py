@@ -15,10 +15,19 @@ This module imports neither moto nor the emulator: the migrating process loads o
 user's process would (ec2asr, boto3, the Azure SDK).
 
 Run by the parent as ``python _migration_child.py FD``: ``FD`` is this end of a socket pair.
+
+**Profiling (opt-in, off by default).** ``EC2ASR_BENCH_TRACEMALLOC=PATH`` traces allocations
+(10 frames) from the start of the process and, at the end of the measured run, writes the top
+allocations by traceback to ``PATH`` (text) and the snapshot to ``PATH.snapshot``
+(``tracemalloc.Snapshot.load``). ``EC2ASR_BENCH_CPROFILE=PATH`` profiles the measured run
+(``Migration.run`` or the naive loop) with ``cProfile`` on the migrating thread's CPU clock
+(``time.thread_time``: waiting for the emulator costs nothing) and dumps its stats to ``PATH``
+(``pstats``). Both slow the run down and change its CPU and RSS figures.
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import tempfile
@@ -184,6 +193,51 @@ def _usage() -> tuple[float, int]:
     return cpu, r.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
 
 
+@contextmanager
+def _profiled() -> Iterator[None]:
+    """The measured run, under the opt-in profilers of the module docstring (if any)."""
+    profile_to = os.environ.get("EC2ASR_BENCH_CPROFILE")
+    profiler = None
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile(time.thread_time)
+        profiler.enable()
+    try:
+        yield
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
+        _dump_tracemalloc()
+
+
+def _dump_tracemalloc() -> None:
+    """Write the top allocations by traceback (``EC2ASR_BENCH_TRACEMALLOC``), if tracing."""
+    import tracemalloc
+
+    path = os.environ.get("EC2ASR_BENCH_TRACEMALLOC")
+    if not path or not tracemalloc.is_tracing():
+        return
+    current, peak = tracemalloc.get_traced_memory()
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
+    snapshot.dump(f"{path}.snapshot")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(f"traced now {current / 1e6:.1f} MB, peak {peak / 1e6:.1f} MB\n\n")
+        out.write("== by file ==\n")
+        for stat in snapshot.statistics("filename")[:40]:
+            out.write(f"{stat}\n")
+        out.write("\n== by line ==\n")
+        for stat in snapshot.statistics("lineno")[:60]:
+            out.write(f"{stat}\n")
+        out.write("\n== by traceback ==\n")
+        for stat in snapshot.statistics("traceback")[:40]:
+            out.write(f"\n{stat.size / 1e6:.2f} MB in {stat.count} blocks\n")
+            out.writelines(f"  {line}\n" for line in stat.traceback.format(limit=10))
+
+
 class Environment:
     """What the naive baseline needs of the sandbox, from the child's side."""
 
@@ -296,7 +350,8 @@ def run_ec2asr(cfg: dict[str, Any], channel: Channel, clock: MirrorClock) -> dic
             started = clock.now()
             cpu0, _ = _usage()
             wall0 = time.perf_counter()
-            report = migration.run(plan, confirm_cutover=True)
+            with _profiled():
+                report = migration.run(plan, confirm_cutover=True)
             out["wall"] = time.perf_counter() - wall0
             out["cpu"] = _usage()[0] - cpu0
             out["simulated"] = (clock.now() - started).total_seconds()
@@ -337,14 +392,15 @@ def run_naive_child(cfg: dict[str, Any], channel: Channel, clock: MirrorClock) -
     started = clock.now()
     cpu0, _ = _usage()
     wall0 = time.perf_counter()
-    result = run_naive(
-        Environment(cfg, clock),
-        work,
-        target,
-        interval=cfg["interval"],
-        concurrency=cfg["concurrency"],
-        ec2=session.client("ec2"),
-    )
+    with _profiled():
+        result = run_naive(
+            Environment(cfg, clock),
+            work,
+            target,
+            interval=cfg["interval"],
+            concurrency=cfg["concurrency"],
+            ec2=session.client("ec2"),
+        )
     wall = time.perf_counter() - wall0
     cpu = _usage()[0] - cpu0
     c = result.counter
@@ -371,6 +427,10 @@ RUNS: dict[str, Callable[[dict[str, Any], Channel, MirrorClock], dict[str, Any]]
 
 
 def main() -> int:
+    if os.environ.get("EC2ASR_BENCH_TRACEMALLOC"):
+        import tracemalloc
+
+        tracemalloc.start(10)
     conn = Connection(int(sys.argv[1]))
     try:
         cfg = conn.recv()
