@@ -17,7 +17,8 @@ user's process would (ec2asr, boto3, the Azure SDK).
 Run by the parent as ``python _migration_child.py FD``: ``FD`` is this end of a socket pair.
 
 **Profiling (opt-in, off by default).** ``EC2ASR_BENCH_TRACEMALLOC=PATH`` traces allocations
-(10 frames) from the start of the process and, at the end of the measured run, writes the top
+(``EC2ASR_BENCH_TRACEMALLOC_FRAMES`` frames, 2 by default: each frame more slows the run down)
+from the start of the process and, at the end of the measured run, writes the top
 allocations by traceback to ``PATH`` (text) and the snapshot to ``PATH.snapshot``
 (``tracemalloc.Snapshot.load``). ``EC2ASR_BENCH_CPROFILE=PATH`` profiles the measured run
 (``Migration.run`` or the naive loop) with ``cProfile`` on the migrating thread's CPU clock
@@ -212,6 +213,19 @@ def _profiled() -> Iterator[None]:
         _dump_tracemalloc()
 
 
+_PEAKS: list[tuple[int, int]] = []
+"""While tracing: (traced now, peak since the last sleep) at each sleep of the run."""
+
+
+def _note_peak() -> None:
+    """Record the traced memory between two sleeps (one cycle), if tracing."""
+    import tracemalloc
+
+    if tracemalloc.is_tracing():
+        _PEAKS.append(tracemalloc.get_traced_memory())
+        tracemalloc.reset_peak()
+
+
 def _dump_tracemalloc() -> None:
     """Write the top allocations by traceback (``EC2ASR_BENCH_TRACEMALLOC``), if tracing."""
     import tracemalloc
@@ -225,7 +239,12 @@ def _dump_tracemalloc() -> None:
     )
     snapshot.dump(f"{path}.snapshot")
     with open(path, "w", encoding="utf-8") as out:
-        out.write(f"traced now {current / 1e6:.1f} MB, peak {peak / 1e6:.1f} MB\n\n")
+        out.write(f"traced now {current / 1e6:.1f} MB, peak {peak / 1e6:.1f} MB\n")
+        top = sorted(range(len(_PEAKS)), key=lambda n: -_PEAKS[n][1])[:5]
+        for n in top:
+            now, high = _PEAKS[n]
+            out.write(f"  cycle {n}: peak {high / 1e6:.1f} MB, {now / 1e6:.1f} MB at its end\n")
+        out.write("\n")
         out.write("== by file ==\n")
         for stat in snapshot.statistics("filename")[:40]:
             out.write(f"{stat}\n")
@@ -304,6 +323,7 @@ def run_ec2asr(cfg: dict[str, Any], channel: Channel, clock: MirrorClock) -> dic
     from ec2asr.migration.stages import Stage
 
     def sleep(seconds: float) -> None:
+        _note_peak()
         if seconds > 0:
             clock.advance(seconds)
 
@@ -430,7 +450,7 @@ def main() -> int:
     if os.environ.get("EC2ASR_BENCH_TRACEMALLOC"):
         import tracemalloc
 
-        tracemalloc.start(10)
+        tracemalloc.start(int(os.environ.get("EC2ASR_BENCH_TRACEMALLOC_FRAMES") or 2))
     conn = Connection(int(sys.argv[1]))
     try:
         cfg = conn.recv()
