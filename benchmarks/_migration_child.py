@@ -15,10 +15,20 @@ This module imports neither moto nor the emulator: the migrating process loads o
 user's process would (ec2asr, boto3, the Azure SDK).
 
 Run by the parent as ``python _migration_child.py FD``: ``FD`` is this end of a socket pair.
+
+**Profiling (opt-in, off by default).** ``EC2ASR_BENCH_TRACEMALLOC=PATH`` traces allocations
+(``EC2ASR_BENCH_TRACEMALLOC_FRAMES`` frames, 2 by default: each frame more slows the run down)
+from the start of the process and, at the end of the measured run, writes the top
+allocations by traceback to ``PATH`` (text) and the snapshot to ``PATH.snapshot``
+(``tracemalloc.Snapshot.load``). ``EC2ASR_BENCH_CPROFILE=PATH`` profiles the measured run
+(``Migration.run`` or the naive loop) with ``cProfile`` on the migrating thread's CPU clock
+(``time.thread_time``: waiting for the emulator costs nothing) and dumps its stats to ``PATH``
+(``pstats``). Both slow the run down and change its CPU and RSS figures.
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import tempfile
@@ -184,6 +194,69 @@ def _usage() -> tuple[float, int]:
     return cpu, r.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
 
 
+@contextmanager
+def _profiled() -> Iterator[None]:
+    """The measured run, under the opt-in profilers of the module docstring (if any)."""
+    profile_to = os.environ.get("EC2ASR_BENCH_CPROFILE")
+    profiler = None
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile(time.thread_time)
+        profiler.enable()
+    try:
+        yield
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
+        _dump_tracemalloc()
+
+
+_PEAKS: list[tuple[int, int]] = []
+"""While tracing: (traced now, peak since the last sleep) at each sleep of the run."""
+
+
+def _note_peak() -> None:
+    """Record the traced memory between two sleeps (one cycle), if tracing."""
+    import tracemalloc
+
+    if tracemalloc.is_tracing():
+        _PEAKS.append(tracemalloc.get_traced_memory())
+        tracemalloc.reset_peak()
+
+
+def _dump_tracemalloc() -> None:
+    """Write the top allocations by traceback (``EC2ASR_BENCH_TRACEMALLOC``), if tracing."""
+    import tracemalloc
+
+    path = os.environ.get("EC2ASR_BENCH_TRACEMALLOC")
+    if not path or not tracemalloc.is_tracing():
+        return
+    current, peak = tracemalloc.get_traced_memory()
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
+    snapshot.dump(f"{path}.snapshot")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(f"traced now {current / 1e6:.1f} MB, peak {peak / 1e6:.1f} MB\n")
+        top = sorted(range(len(_PEAKS)), key=lambda n: -_PEAKS[n][1])[:5]
+        for n in top:
+            now, high = _PEAKS[n]
+            out.write(f"  cycle {n}: peak {high / 1e6:.1f} MB, {now / 1e6:.1f} MB at its end\n")
+        out.write("\n")
+        out.write("== by file ==\n")
+        for stat in snapshot.statistics("filename")[:40]:
+            out.write(f"{stat}\n")
+        out.write("\n== by line ==\n")
+        for stat in snapshot.statistics("lineno")[:60]:
+            out.write(f"{stat}\n")
+        out.write("\n== by traceback ==\n")
+        for stat in snapshot.statistics("traceback")[:40]:
+            out.write(f"\n{stat.size / 1e6:.2f} MB in {stat.count} blocks\n")
+            out.writelines(f"  {line}\n" for line in stat.traceback.format(limit=10))
+
+
 class Environment:
     """What the naive baseline needs of the sandbox, from the child's side."""
 
@@ -250,6 +323,7 @@ def run_ec2asr(cfg: dict[str, Any], channel: Channel, clock: MirrorClock) -> dic
     from ec2asr.migration.stages import Stage
 
     def sleep(seconds: float) -> None:
+        _note_peak()
         if seconds > 0:
             clock.advance(seconds)
 
@@ -296,7 +370,8 @@ def run_ec2asr(cfg: dict[str, Any], channel: Channel, clock: MirrorClock) -> dic
             started = clock.now()
             cpu0, _ = _usage()
             wall0 = time.perf_counter()
-            report = migration.run(plan, confirm_cutover=True)
+            with _profiled():
+                report = migration.run(plan, confirm_cutover=True)
             out["wall"] = time.perf_counter() - wall0
             out["cpu"] = _usage()[0] - cpu0
             out["simulated"] = (clock.now() - started).total_seconds()
@@ -337,14 +412,15 @@ def run_naive_child(cfg: dict[str, Any], channel: Channel, clock: MirrorClock) -
     started = clock.now()
     cpu0, _ = _usage()
     wall0 = time.perf_counter()
-    result = run_naive(
-        Environment(cfg, clock),
-        work,
-        target,
-        interval=cfg["interval"],
-        concurrency=cfg["concurrency"],
-        ec2=session.client("ec2"),
-    )
+    with _profiled():
+        result = run_naive(
+            Environment(cfg, clock),
+            work,
+            target,
+            interval=cfg["interval"],
+            concurrency=cfg["concurrency"],
+            ec2=session.client("ec2"),
+        )
     wall = time.perf_counter() - wall0
     cpu = _usage()[0] - cpu0
     c = result.counter
@@ -371,6 +447,10 @@ RUNS: dict[str, Callable[[dict[str, Any], Channel, MirrorClock], dict[str, Any]]
 
 
 def main() -> int:
+    if os.environ.get("EC2ASR_BENCH_TRACEMALLOC"):
+        import tracemalloc
+
+        tracemalloc.start(int(os.environ.get("EC2ASR_BENCH_TRACEMALLOC_FRAMES") or 2))
     conn = Connection(int(sys.argv[1]))
     try:
         cfg = conn.recv()

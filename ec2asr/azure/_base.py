@@ -39,10 +39,16 @@ class _DeferredArmPolling(ARMPolling):
     ``begin_*(polling=_DeferredArmPolling())`` returns at once with a poller whose
     ``continuation_token()`` is the SDK's own (JSON) token: ``begin_*(continuation_token=...)``
     on a fresh SDK client resumes it. ec2asr follows the job itself (one sweep for the fleet).
+
+    It says it is finished, so the ``LROPoller`` starts no thread to run it (a thread per ASR
+    write, only to call the no-op :meth:`run`); nothing waits on that poller.
     """
 
     def run(self) -> None:
         return None
+
+    def finished(self) -> bool:
+        return True
 
 
 class _SleepingTransport(RequestsTransport):  # type: ignore[misc]

@@ -127,6 +127,17 @@ class SweepResult:
     calls: int = 0
 
 
+def _job_names(ops: Iterable[TrackedOperation]) -> frozenset[str]:
+    return frozenset(op.job_name for op in ops if op.job_name)
+
+
+def _kept(jobs: Iterable[AsrJob], names: frozenset[str] | None) -> list[AsrJob]:
+    """The jobs of a list worth matching: those in ``names`` (None: every one)."""
+    if names is None:
+        return list(jobs)
+    return [job for job in jobs if job.name in names]
+
+
 @attrs.frozen
 class _ItemRef:
     fabric_name: str
@@ -256,16 +267,21 @@ class JobTracker:
                     unnamed.append(op)
                 else:
                     by_name.append(op)
+            # Only the jobs an operation can be matched to are kept (a large fleet's list holds
+            # thousands of finished jobs): those named by a pending operation, or every job
+            # while some operation has no job name yet (it is matched by target and scenario).
+            names = None if any(op.job_name is None for op in pending) else _job_names(pending)
             jobs: list[AsrJob] = []
             if scoped:
                 since = min(op.issued_at for op in scoped) - _SKEW
                 if fabric is None:
-                    jobs = list(self._client.list_jobs(start_time=since))
+                    listing = self._client.list_jobs(start_time=since)
                 else:
-                    jobs = list(self._client.list_jobs(start_time=since, fabric_id=fabric))
+                    listing = self._client.list_jobs(start_time=since, fabric_id=fabric)
+                jobs = _kept(listing, names)
             if unnamed:
                 since = min(op.issued_at for op in unnamed) - _SKEW
-                jobs.extend(self._client.list_jobs(start_time=since))
+                jobs.extend(_kept(self._client.list_jobs(start_time=since), names))
             listed = {j.name for j in jobs}
             for name in dict.fromkeys(op.job_name for op in by_name if op.job_name):
                 if name not in listed:
@@ -291,14 +307,18 @@ class JobTracker:
             return items
         counter = self._client.rate_limiter.counter
         before = counter.total
+        # Only the wanted items are kept while the (whole container's) list is read.
+        keep = None if isinstance(wanted, bool) else wanted
+        names = None if keep is None else frozenset(keep)
         listed = {
             i.name: i
             for i in self._client.list_protected_items(fabric_name=fabric, container_name=container)
+            if names is None or i.name in names
         }
         self.item_pages = max(1, counter.total - before)
-        if isinstance(wanted, bool):
+        if keep is None:
             return listed
-        return {name: listed[name] for name in wanted if name in listed}
+        return {name: listed[name] for name in keep if name in listed}
 
     def _match(
         self, pending: Iterable[TrackedOperation], jobs: list[AsrJob]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -11,7 +12,7 @@ import attrs
 from ec2asr.azure._errors import asr_error_details
 from ec2asr.azure._pipeline import ArmRateLimiter
 from ec2asr.azure.items import AsrJob, JobError
-from ec2asr.azure.jobs import JobTracker
+from ec2asr.azure.jobs import JobTracker, SweepScope
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -231,3 +232,73 @@ def test_the_next_sweep_is_due_an_interval_after_the_last_wait_ended_not_after_t
     assert t.wait() == 30  # nothing spent in between
     assert slept == [30, 18, 30]
     assert clock[0] == T0 + timedelta(seconds=135)
+
+
+@attrs.define
+class Watched:
+    """Hands out jobs and items one at a time, remembering each by weak reference: what is
+    still alive when the list ends is what the tracker kept while reading it."""
+
+    refs: list[weakref.ref[Any]] = attrs.field(factory=list)
+    alive_at_end: int = -1
+
+    def stream(self, values: list[Any]) -> Iterator[Any]:
+        while values:
+            value = values.pop(0)
+            self.refs.append(weakref.ref(value))
+            yield value
+            del value
+        self.alive_at_end = sum(1 for ref in self.refs if ref() is not None)
+
+
+@attrs.define
+class StreamingClient(FakeClient):
+    watched: Watched = attrs.field(factory=Watched)
+    items: list[Any] = attrs.field(factory=list)
+
+    def list_jobs(
+        self, *, start_time: datetime | None = None, fabric_id: str | None = None
+    ) -> Iterator[AsrJob]:
+        self.calls.append("list_jobs")
+        return self.watched.stream(self.jobs)  # handed over: the client keeps none
+
+    def list_protected_items(self, **_: Any) -> Iterator[Any]:
+        self.calls.append("list_protected_items")
+        return self.watched.stream(self.items)
+
+
+def test_a_sweep_keeps_only_the_jobs_it_can_match_while_the_list_is_read() -> None:
+    jobs = [job(f"old{i}", "Succeeded", target=f"i-{i}") for i in range(500)]
+    client = StreamingClient(jobs=[*jobs, job("mine", "Succeeded", target="i-x")])
+    del jobs
+    t = tracker(client)
+    t.track("i-x:enable", step="enable-replication", item_name="i-x", job_name="mine")
+    result = t.sweep()
+    assert [op.key for op in result.finished] == ["i-x:enable"]
+    assert client.watched.alive_at_end <= 2  # the job it follows (and the last one handed out)
+
+
+def test_without_a_job_name_every_job_is_kept_for_matching() -> None:
+    client = StreamingClient(
+        jobs=[job(f"old{i}", "InProgress", target=f"i-{i}") for i in range(50)]
+        + [job("theirs", "Succeeded", target="i-x")]
+    )
+    t = tracker(client)
+    t.track("i-x:enable", step="enable-replication", item_name="i-1", job_name=None)
+    t.sweep()
+    assert client.watched.alive_at_end == 51
+    assert t.get("i-x:enable") is not None
+    assert t.get("i-x:enable").job_name == "old1"  # type: ignore[union-attr]
+
+
+@attrs.frozen
+class _Item:
+    name: str
+
+
+def test_a_container_list_keeps_only_the_wanted_items() -> None:
+    client = StreamingClient(items=[_Item(f"i-{i}") for i in range(300)])
+    t = tracker(client, scope=SweepScope("fabric-id", "fabric", "container"))
+    result = t.sweep(read_items=["i-7", "i-9", "i-404"])
+    assert sorted(result.items) == ["i-7", "i-9"]
+    assert client.watched.alive_at_end <= 3

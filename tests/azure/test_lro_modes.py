@@ -4,6 +4,7 @@ the job id comes from Location, which is polled) and with missing child resource
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -105,6 +106,28 @@ def test_an_operation_is_followed_on_the_header_the_service_sent(sandbox: Sandbo
     assert op.result() == "done"
     assert op.status() == "Succeeded"
     assert client.get_job(op.job_name).succeeded
+
+
+def test_issuing_an_operation_starts_no_poller_thread(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ec2asr follows jobs itself: the SDK's LROPoller must not start a thread per write."""
+    client = _client(sandbox)
+    client.ensure_policy(ec2asr.ReplicationPolicy(name="modes-policy"))
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counting_start(self: threading.Thread) -> None:
+        started.append(self.name)
+        start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    op = _update_policy(client, sandbox)
+    assert op.job_name is not None
+    assert op.continuation_token  # the SDK's token is still kept for a resume
+    assert [name for name in started if name.startswith("LROPoller")] == []
+    monkeypatch.undo()
+    assert op.result() == "done"
 
 
 def test_a_failed_operation_carries_the_asr_code_from_details(sandbox: Sandbox) -> None:
