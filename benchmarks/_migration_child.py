@@ -24,6 +24,9 @@ allocations by traceback to ``PATH`` (text) and the snapshot to ``PATH.snapshot`
 (``Migration.run`` or the naive loop) with ``cProfile`` on the migrating thread's CPU clock
 (``time.thread_time``: waiting for the emulator costs nothing) and dumps its stats to ``PATH``
 (``pstats``). Both slow the run down and change its CPU and RSS figures.
+``EC2ASR_BENCH_KEEP_JOURNAL=PATH`` copies the journal there at the end.
+``EC2ASR_BENCH_RSS=PATH`` writes, at each sleep of the run, the wall time and the process's
+``VmRSS`` and ``VmHWM`` (kB), one line each: where the peak comes (cheap; no tracing).
 """
 
 from __future__ import annotations
@@ -211,19 +214,43 @@ def _profiled() -> Iterator[None]:
             profiler.disable()
             profiler.dump_stats(profile_to)
         _dump_tracemalloc()
+        _dump_rss()
 
 
+_HIGHEST: list[Any] = [0, None]
+"""While tracing: the largest traced size at a sleep so far, and a snapshot taken then."""
 _PEAKS: list[tuple[int, int]] = []
 """While tracing: (traced now, peak since the last sleep) at each sleep of the run."""
 
 
+_RSS_TO = os.environ.get("EC2ASR_BENCH_RSS")
+_RSS: list[str] = []
+"""With ``EC2ASR_BENCH_RSS=PATH``: at each sleep, the wall time, VmRSS and VmHWM (kB)."""
+
+
 def _note_peak() -> None:
-    """Record the traced memory between two sleeps (one cycle), if tracing."""
+    """Record the traced memory between two sleeps (one cycle), if tracing, and the RSS, if
+    asked (``EC2ASR_BENCH_RSS``)."""
     import tracemalloc
 
     if tracemalloc.is_tracing():
         _PEAKS.append(tracemalloc.get_traced_memory())
         tracemalloc.reset_peak()
+        current = _PEAKS[-1][0]
+        if current > _HIGHEST[0] * 1.1:  # the largest live set so far: what is held mid-run
+            _HIGHEST[:] = [current, tracemalloc.take_snapshot()]
+    if _RSS_TO:
+        with open("/proc/self/status", encoding="ascii") as status:
+            fields = dict(line.split(":", 1) for line in status if line.startswith("Vm"))
+        _RSS.append(
+            f"{time.perf_counter():.1f} {fields['VmRSS'].split()[0]} {fields['VmHWM'].split()[0]}"
+        )
+
+
+def _dump_rss() -> None:
+    if _RSS_TO:
+        _note_peak()  # after the run: the report is built after the last sleep
+        Path(_RSS_TO).write_text("\n".join(_RSS) + "\n", encoding="ascii")
 
 
 def _dump_tracemalloc() -> None:
@@ -251,6 +278,15 @@ def _dump_tracemalloc() -> None:
         out.write("\n== by line ==\n")
         for stat in snapshot.statistics("lineno")[:60]:
             out.write(f"{stat}\n")
+        if _HIGHEST[1] is not None:
+            out.write(f"\n== by line, at the largest live set ({_HIGHEST[0] / 1e6:.1f} MB) ==\n")
+            held = _HIGHEST[1].filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+            for stat in held.statistics("lineno")[:40]:
+                out.write(f"{stat}\n")
+            out.write("\n== by traceback, at the largest live set ==\n")
+            for stat in held.statistics("traceback")[:25]:
+                out.write(f"\n{stat.size / 1e6:.2f} MB in {stat.count} blocks\n")
+                out.writelines(f"  {line}\n" for line in stat.traceback.format(limit=10))
         out.write("\n== by traceback ==\n")
         for stat in snapshot.statistics("traceback")[:40]:
             out.write(f"\n{stat.size / 1e6:.2f} MB in {stat.count} blocks\n")
@@ -377,6 +413,10 @@ def run_ec2asr(cfg: dict[str, Any], channel: Channel, clock: MirrorClock) -> dic
             out["simulated"] = (clock.now() - started).total_seconds()
         out["journal_bytes"] = _file_bytes(journal)
         out["sweeps"] = sum(t.sweeps for t in trackers)
+        if os.environ.get("EC2ASR_BENCH_KEEP_JOURNAL"):
+            import shutil
+
+            shutil.copy(journal, os.environ["EC2ASR_BENCH_KEEP_JOURNAL"])
     bucket = asr.rate_limiter
     out.update(
         machines=len(plan.to_migrate),

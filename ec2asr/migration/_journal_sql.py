@@ -9,6 +9,7 @@ that cannot be read back (a garbled stage, a JSON value cut short) is a damaged 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -58,10 +59,20 @@ def _read(table: str, key: object, location: str, build: Callable[[], T]) -> T:
         ) from exc
 
 
+def _interned_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {sys.intern(key): value for key, value in pairs}
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_interned_keys)
+"""Decodes the journal's JSON with every object key interned: the records of a large wave
+(every machine's, held while the run drives it) share one copy of each key instead of a copy
+per record (about a third of a decoded record)."""
+
+
 def _json(value: Any) -> Any:
     if not isinstance(value, str):
         raise TypeError(f"expected JSON text, found {type(value).__name__}")
-    return json.loads(value)
+    return _DECODER.decode(value)
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -273,6 +273,9 @@ def _discovery(rt: Runtime, lives: Sequence[Live], elapsed: float) -> None:
         )
     ]
     if not waiting:
+        # Nothing waits to be discovered: the appliance's list (a record per discovered
+        # machine, thousands in a large wave) is read again when something does.
+        rt.discovered = {}
         return
     try:
         found = rt.refresh_discovered()
@@ -302,7 +305,6 @@ def _discovery(rt: Runtime, lives: Sequence[Live], elapsed: float) -> None:
             continue
         if live.stage is Stage.PREPARED:
             rt.reach(live, Stage.AGENT_INSTALLED, "the appliance knows the machine now")
-        live.discovered = match
         rt.reach(
             live,
             Stage.DISCOVERED,

@@ -73,7 +73,6 @@ class Live:
     record: MachineRecord
     op_key: str | None = None
     item: ProtectedItem | None = None
-    discovered: DiscoveredMachine | None = None
     waited: float = 0.0
     drain_since: datetime | None = None
     ir_first: tuple[datetime, int] | None = None

@@ -372,6 +372,9 @@ class Migration(StepMethods):
             crew.stop()
             if bar is not None:
                 bar.close()  # also when the run raises: the terminal gets its streams back
+        # The report reads every record again: the run's own copies (each machine's plan,
+        # record, protected item) go first, so that both are never held at once.
+        del lives, cutover, crew, rt
         return self.status()
 
     _progress_bar: ProgressBar | None = None
@@ -452,7 +455,9 @@ class Migration(StepMethods):
             JournalLockedError: Another process drives this journal.
         """
         self.journal.open()
-        return MigrationReport.from_records(self.journal.machines(), generated_at=self._now())
+        return MigrationReport.from_records(
+            self.journal._machines_in_batches(), generated_at=self._now()
+        )
 
     def _fail_all(self, lives: Sequence[Live], rt: Runtime, error: Ec2AsrError) -> None:
         for live in lives:

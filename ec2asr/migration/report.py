@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -183,9 +183,9 @@ class MigrationReport:
 
     @classmethod
     def from_records(
-        cls, records: Sequence[MachineRecord], *, generated_at: datetime | None = None
+        cls, records: Iterable[MachineRecord], *, generated_at: datetime | None = None
     ) -> MigrationReport:
-        """Build from journal records."""
+        """Build from journal records (any iterable: each record is read once)."""
         return cls(tuple(MachineReport.from_record(r) for r in records), generated_at)
 
     def __iter__(self) -> Iterator[MachineReport]:

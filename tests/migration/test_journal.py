@@ -247,3 +247,38 @@ def test_reader_sees_the_writer(make_journal: MakeJournal) -> None:
             (record,) = reader.machines()
             assert record.stage is Stage.PROTECTED
     assert make_journal().exists()
+
+
+def test_records_read_in_batches_are_every_record_in_the_order_machines_gives(
+    journal: Journal,
+) -> None:
+    # 1,203 machines over 3 batches of 500 (the last one short), each with its own data.
+    for n in range(1203):
+        journal.update_machine(
+            f"i-{n:017x}",
+            name=f"web-{n}",
+            stage=Stage.PROTECTED if n % 3 else Stage.DISCOVERED,
+            data={"n": n, "target": {"vm_name": f"vm-{n}"}},
+        )
+    journal.update_machine("i-00000000000000005", status=MachineStatus.FAILED)  # order kept
+    whole = journal.machines()
+    batched = list(journal._machines_in_batches(500))
+    assert [r.instance_id for r in batched] == [r.instance_id for r in whole]
+    assert batched == whole
+    assert [r.data["n"] for r in batched] == list(range(1203))
+    assert batched[5].status is MachineStatus.FAILED
+    assert list(journal._machines_in_batches(7))[-3:] == whole[-3:]
+
+
+def test_records_share_one_copy_of_each_data_key(journal: Journal) -> None:
+    # A large wave holds every machine's record: the keys are not copied per record.
+    for iid in ("i-0000000000000000a", "i-0000000000000000b"):
+        journal.update_machine(iid, data={"stage_times": {"protected": "t"}, "target": {}})
+    first, second = journal.machines()
+    assert first.data == second.data
+    key_a = next(k for k in first.data if k == "stage_times")
+    key_b = next(k for k in second.data if k == "stage_times")
+    assert key_a is key_b
+    nested_a = next(iter(first.data["stage_times"]))
+    nested_b = next(iter(second.data["stage_times"]))
+    assert nested_a is nested_b

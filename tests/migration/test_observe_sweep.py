@@ -144,3 +144,17 @@ def test_a_machine_whose_progress_is_not_due_is_not_read() -> None:
     stopped = _live("i-2", Stage.SOURCE_STOPPED, MachineStatus.PENDING)
     stopped.item_due = NOW + timedelta(minutes=5)  # only initial replication waits
     assert _reads_items(stopped) == ["i-2"]
+
+
+def test_the_appliances_discovered_machines_are_let_go_once_nothing_waits_for_discovery() -> None:
+    refreshed: list[int] = []
+    listed = {"/m/1": SimpleNamespace(id="/m/1", ip_addresses=("10.0.0.1",))}
+    rt: Any = SimpleNamespace(tracker=_Tracker(), ops={}, now=lambda: NOW, discovered=dict(listed))
+    rt.refresh_discovered = lambda: refreshed.append(1) or list(listed.values())
+    lives = [
+        _live("i-1", Stage.PROTECTED, MachineStatus.IN_PROGRESS),
+        _live("i-2", Stage.COMPLETED, MachineStatus.DONE),
+    ]
+    observe(rt, lives, 30.0)
+    assert rt.discovered == {}  # a wave's thousands of records are not held for the run
+    assert refreshed == []  # and nothing was read for it
