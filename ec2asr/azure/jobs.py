@@ -355,7 +355,7 @@ class JobTracker:
         return candidates[0] if candidates else None
 
     def wait(self) -> float:
-        """Sleep until the next sweep is due; return the seconds since the previous one.
+        """Sleep until the next sweep is due; return the polling period (seconds).
 
         A sweep is due one ``interval`` (or ASR's ``Retry-After``, when longer) after the
         previous wait ended, not after the cycle in between: the time a cycle spent sending
@@ -368,4 +368,4 @@ class JobTracker:
         if delay - spent > 0:
             self._sleep(delay - spent)
         self._woke = self._now()
-        return max(delay, spent)
+        return delay
