@@ -73,6 +73,17 @@ def _count_throttled(sandbox: Sandbox) -> Counter[str]:
     return throttled
 
 
+def _failures(schema: str) -> list[tuple[str, str, str | None, str | None]]:
+    """Each machine that did not complete: its stage, status and last error (so a failure
+    under load says why, not only how many)."""
+    with ec2asr.PostgresJournal(PG_URL, schema=schema, read_only=True) as journal:
+        return [
+            (r.instance_id, r.stage.value, r.error_type, r.error_message)
+            for r in journal.machines()
+            if r.stage.value != "completed"
+        ]
+
+
 def test_three_workers_one_killed_mid_cutover(pg_schema: str) -> None:
     clock = SimulatedClock(speed=SPEED, monotonic=time.time)
     with Sandbox(clock=clock, timings=Timings(bandwidth_mbps=500)) as sandbox:
@@ -136,8 +147,9 @@ def test_three_workers_one_killed_mid_cutover(pg_schema: str) -> None:
                     proc.kill()
                     proc.communicate()
 
+        failed = _failures(pg_schema)
         for name, (code, out, err) in outputs.items():
-            assert code == 0, f"{name}:\n{out}\n{err[-4000:]}"
+            assert code == 0, f"{name}:\n{out}\n{err[-4000:]}\nfailed machines: {failed}"
             assert "30 completed" in out
             assert secret not in err
         # The killed worker held machines mid-cutover; they were taken over.
