@@ -65,6 +65,13 @@ def appliance_summary(
     return summary, endpoint, fabric
 
 
+def _other_process_servers(fabric: Any, analysed: str) -> list[str]:
+    """The addresses of the fabric's other process servers that can receive machines (the
+    healthy ones, or every one when none reports health), sorted."""
+    servers = fabric.healthy_process_servers or fabric.process_servers
+    return sorted({ps.ip_address for ps in servers if ps.ip_address and ps.ip_address != analysed})
+
+
 def region_vm_sizes(migration: Migration) -> tuple[str, frozenset[str]] | None:
     """The target region (the vault's) and the VM sizes it offers the target subscription, in
     lower case; None when the client cannot list them or Azure refuses the read (a logged
@@ -150,7 +157,7 @@ def build_plan(
             "a test migration needs TargetSettings.test_network_id (an isolated VNet); "
             "set it, or plan with test_migration=False"
         )
-    summary, endpoint, _fabric = appliance_summary(migration.asr, migration.appliance)
+    summary, endpoint, fabric = appliance_summary(migration.asr, migration.appliance)
     supported = None
     list_os = getattr(migration.asr, "list_supported_operating_systems", None)
     if list_os is not None:
@@ -226,6 +233,15 @@ def build_plan(
         )
     if not summary.healthy:
         warnings.append(f"process server {summary.ip_address} is not healthy")
+    others = _other_process_servers(fabric, endpoint.ip_address)
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        warnings.append(
+            f"the network paths were checked against process server {endpoint.ip_address} "
+            f"only; the run places machines on whichever of the fabric's process servers has "
+            f"room, so the sources need the same paths (TCP 443 and 9443"
+            f"{', and the push ports from the appliance' if push else ''}) to {shown} too"
+        )
     return MigrationPlan(
         machines=tuple(plans),
         appliance=summary,

@@ -176,8 +176,18 @@ def test_two_appliances_share_the_machines_within_their_capacity_and_a_rerun_kee
             for a in f.appliances.values()
         }
         assert len(servers) == 2
+        addresses = sorted(
+            a.info.private_ip
+            for f in sandbox.emulator.get_vault_state().fabrics.values()
+            for a in f.appliances.values()
+        )
         with make_migration(sandbox, journal) as migration:
             plan = migration.plan(machines)
+            # The plan checked the paths to one process server and says the other needs them.
+            (other,) = set(addresses) - {plan.appliance.ip_address}
+            (note,) = [w for w in plan.warnings if "checked against process server" in w]
+            assert f"process server {plan.appliance.ip_address} only" in note
+            assert note.endswith(f"to {other} too")
             migration.run(plan, until=Stage.PROTECTED, timeout=3 * 3600)
             first = {r.instance_id: r for r in migration.journal.machines()}
         placed = _items_by_server(sandbox)
