@@ -74,7 +74,7 @@ def _count_throttled(sandbox: Sandbox) -> Counter[str]:
 
 
 def _failures(schema: str) -> list[tuple[str, str, str | None, str | None]]:
-    """Each machine that did not complete: its stage, status and last error (so a failure
+    """Each machine that did not complete: its stage and last error (so a failure
     under load says why, not only how many)."""
     with ec2asr.PostgresJournal(PG_URL, schema=schema, read_only=True) as journal:
         return [
