@@ -181,6 +181,12 @@ class ApplianceFabric:
         """Process servers whose health is ``Normal`` (or unreported)."""
         return tuple(p for p in self.process_servers if p.health in (None, "Normal"))
 
+    @property
+    def usable_process_servers(self) -> tuple[ProcessServer, ...]:
+        """Where ec2asr places new machines: the healthy process servers, or every one when
+        none is healthy (ASR then decides)."""
+        return self.healthy_process_servers or self.process_servers
+
 
 @attrs.frozen
 class DiscoveredDisk:

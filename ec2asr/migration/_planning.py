@@ -26,6 +26,7 @@ from ec2asr.mobility.base import ApplianceEndpoint
 from ec2asr.models import SourceMachine
 
 if TYPE_CHECKING:
+    from ec2asr.azure.models import ApplianceFabric
     from ec2asr.azure.site_recovery import SiteRecoveryClient
     from ec2asr.migration.facade import Migration
 
@@ -42,7 +43,7 @@ def appliance_summary(
         AzureError: The vault cannot be read.
     """
     fabric = asr.get_appliance_fabric(appliance)
-    servers = fabric.healthy_process_servers or fabric.process_servers
+    servers = fabric.usable_process_servers
     if not servers:
         raise MigrationError(f"appliance fabric {fabric.name} reports no process server")
     server = min(servers, key=lambda p: p.protected_item_count)
@@ -65,10 +66,10 @@ def appliance_summary(
     return summary, endpoint, fabric
 
 
-def _other_process_servers(fabric: Any, analysed: str) -> list[str]:
-    """The addresses of the fabric's other process servers that can receive machines (the
-    healthy ones, or every one when none reports health), sorted."""
-    servers = fabric.healthy_process_servers or fabric.process_servers
+def _other_process_servers(fabric: ApplianceFabric, analysed: str) -> list[str]:
+    """The addresses of the fabric's other process servers the run may place machines on,
+    sorted."""
+    servers = fabric.usable_process_servers
     return sorted({ps.ip_address for ps in servers if ps.ip_address and ps.ip_address != analysed})
 
 

@@ -170,8 +170,7 @@ class Placement:
         self.rooms: dict[str, Room] = {
             ps.id.lower(): Room(ps.id, ps.name, capacity) for ps in fabric.process_servers
         }
-        healthy = fabric.healthy_process_servers or fabric.process_servers
-        self._open = [self.rooms[ps.id.lower()] for ps in healthy]
+        self._open = [self.rooms[ps.id.lower()] for ps in fabric.usable_process_servers]
         """Where new machines go: the healthy servers (every server when none reports so)."""
         self._reported = {ps.id.lower(): ps.protected_item_count for ps in fabric.process_servers}
         self._baseline = False

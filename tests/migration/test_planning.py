@@ -32,4 +32,6 @@ def test_the_other_process_servers_are_those_that_can_receive_machines() -> None
     assert _other_process_servers(_fabric(_ps(1, "10.0.0.10")), "10.0.0.10") == []
     # No healthy server: the run places machines on any of them, so every other one counts.
     sick = _fabric(_ps(1, "10.0.0.10", "Warning"), _ps(2, "10.0.0.11", "Critical"))
+    assert sick.usable_process_servers == sick.process_servers
+    assert [ps.id for ps in fabric.usable_process_servers] == ["ps-1", "ps-2", "ps-3", "ps-5"]
     assert _other_process_servers(sick, "10.0.0.10") == ["10.0.0.11"]
